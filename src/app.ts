@@ -1,0 +1,7 @@
+import type { ModuleDefinition } from './core/module.js';
+import { catalogModule } from './modules/catalog/index.js';
+import { deliveryModule } from './modules/delivery/index.js';
+import { runtimeModule } from './modules/runtime/index.js';
+
+/** The composition root: every module opsdeck runs, and nothing else. */
+export const modules: ModuleDefinition[] = [catalogModule, runtimeModule, deliveryModule];

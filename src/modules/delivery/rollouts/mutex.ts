@@ -1,0 +1,25 @@
+/**
+ * Serialises work on one key inside this process (one rollout's engine runs, manual actions,
+ * signals). Across replicas the rollout row's revision is the guard: every transition is a
+ * compare-and-set, and runtime effects are idempotent "make it so" calls.
+ */
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const current = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const tail = previous.then(() => current);
+    this.tails.set(key, tail);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+}
