@@ -179,6 +179,8 @@ export async function run(): Promise<BenchResult> {
         fromTraffic.push(trafficToWeightZero(r));
         if (r.timeToWeightZeroMs !== null) fromDecision.push(r.timeToWeightZeroMs);
         console.log(`  ${label} ${r.version}: weight 0 after ${toWeightZero(r)} ms (${r.reason})`);
+        if (process.env.BENCH_CANARY_TRACE)
+          for (const l of r.log) console.log(`    +${l.at - r.startedAt} ms ${l.type}${l.step === null ? '' : ` step ${l.step}`}`);
       }
       const met = total.length > 0 && missed.length === 0 && Math.max(...total) <= targetS * 1000;
       rows.push({ case: label, ...distribution(total), target: `≤ ${targetS} s`, met: String(met) });
