@@ -69,8 +69,7 @@ describe('delivery through the agent: blue-green and a canary without traffic', 
   let quiet: string;
 
   const rollout = (service: string) => fleet.json<RolloutView>(`/api/v1/services/${service}/rollout`);
-  const versions = (service: string) =>
-    fleet.json<{ items: VersionView[] }>(`/api/v1/services/${service}/versions`).then((r) => r.items);
+  const versions = (service: string) => fleet.json<{ items: VersionView[] }>(`/api/v1/services/${service}/versions`).then((r) => r.items);
   const act = (service: string, verb: string, reason: string) =>
     fleet.api(`/api/v1/services/${service}/rollout/${verb}`, { method: 'POST', json: { reason } });
   const serving = async (service: string, version: string, instances: number) =>
