@@ -43,6 +43,17 @@ export async function createHttpServer(options: HttpOptions): Promise<{ app: Fas
     { parseAs: 'string', bodyLimit: options.bodyLimit },
     (_req, body, done) => done(null, body),
   );
+  // OpenMetrics text is text too; OTLP protobuf reaches its handler as bytes.
+  app.addContentTypeParser('application/openmetrics-text', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_req, body, done) =>
+    done(null, body),
+  );
+  app.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_req, body, done) =>
+    done(null, body),
+  );
+  // Prometheus' HTTP API (and Grafana) POST queries as forms.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_req, body, done) =>
+    done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
 
   const duration = new Histogram({
     name: 'opsdeck_http_request_duration_seconds',

@@ -12,11 +12,20 @@ export interface Sample {
   labels: Labels;
   value: number;
   t?: number;
+  /**
+   * A staleness marker (value NaN): the series ended here. Carried as a flag because V8 does not
+   * keep NaN payload bits once a number lands in a packed double array (see isStaleMarker).
+   */
+  stale?: boolean;
 }
 
 /**
  * Prometheus' staleness marker: a specific NaN bit pattern (0x7ff0000000000002) written when a
  * series disappears from a scrape. Queries treat a series as gone from the marker on.
+ *
+ * Caution: V8 canonicalises NaN when a number is stored in a packed double array (`number[]` of
+ * doubles), which erases the pattern. Inside opsdeck, staleness therefore travels as an explicit
+ * flag (`Sample.stale`, `RawSeries.stale`); these helpers are for wire formats only.
  */
 export const STALE_NAN_BITS = 0x7ff0000000000002n;
 
@@ -46,8 +55,10 @@ export interface RawSeries {
   labels: Labels;
   /** Epoch ms, ascending. */
   t: number[];
-  /** Same length as `t`. May contain the staleness marker. */
+  /** Same length as `t`. NaN is an ordinary NaN sample, never a staleness marker. */
   v: number[];
+  /** Ascending times of staleness markers in the window (not in `t`/`v`): the series ended there. */
+  stale?: number[];
 }
 
 /**

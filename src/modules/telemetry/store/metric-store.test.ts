@@ -1,0 +1,144 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../../core/clock.js';
+import { DIALECTS, openTestDatabase, type TestDatabase } from '../../../testing/databases.js';
+import { type Sample, staleMarker } from '../contracts.js';
+import { telemetryMigrations } from '../telemetry.migrations.js';
+import { createMetricStore, type MetricStoreOptions } from './metric-store.js';
+
+const HOUR = 3_600_000;
+
+describe.each(DIALECTS)('metric store on %s', (dialect) => {
+  let database: TestDatabase | undefined;
+  afterEach(async () => {
+    await database?.destroy();
+    database = undefined;
+  });
+
+  async function open(clock: FakeClock, overrides: Partial<MetricStoreOptions> = {}) {
+    database = await openTestDatabase(dialect, [{ module: 'telemetry', migrations: telemetryMigrations }]);
+    return createMetricStore({
+      db: database.db,
+      dialect,
+      now: () => clock.now(),
+      maxSeriesPerMetric: 100,
+      retentionMs: 15 * 24 * HOUR,
+      rollupRetentionMs: 90 * 24 * HOUR,
+      ...overrides,
+    });
+  }
+
+  const s = (name: string, labels: Record<string, string>, value: number, t?: number): Sample => ({
+    labels: { __name__: name, ...labels },
+    value,
+    ...(t === undefined ? {} : { t }),
+  });
+
+  it('stores samples by series and reads them back by matchers in time order', async () => {
+    const clock = new FakeClock('2026-05-01T10:00:00Z');
+    const store = await open(clock);
+    const t0 = clock.now();
+    const written = await store.write([
+      s('http_requests_total', { version: '1.0.0', code: '200' }, 10, t0),
+      s('http_requests_total', { version: '1.1.0', code: '200' }, 3, t0),
+      s('http_requests_total', { version: '1.0.0', code: '500' }, 1, t0),
+      s('up', { job: 'feed' }, 1, t0),
+    ]);
+    expect(written).toEqual({ accepted: 4, duplicates: 0, rejected: 0, errors: [] });
+    await store.write([s('http_requests_total', { version: '1.0.0', code: '200' }, 25, t0 + 15_000)]);
+    // Out of order is accepted; a repeat of (series, t) keeps the first value.
+    const again = await store.write([
+      s('http_requests_total', { version: '1.0.0', code: '200' }, 99, t0),
+      s('http_requests_total', { version: '1.0.0', code: '200' }, 5, t0 - 15_000),
+    ]);
+    expect(again).toMatchObject({ accepted: 1, duplicates: 1 });
+
+    const all = await store.select([{ name: '__name__', op: '=', value: 'http_requests_total' }], t0 - HOUR, t0 + HOUR);
+    expect(all).toHaveLength(3);
+    const ok = all.find((x) => x.labels.version === '1.0.0' && x.labels.code === '200')!;
+    expect(ok.t).toEqual([t0 - 15_000, t0, t0 + 15_000]);
+    expect(ok.v).toEqual([5, 10, 25]);
+
+    const regex = await store.select(
+      [
+        { name: '__name__', op: '=', value: 'http_requests_total' },
+        { name: 'code', op: '=~', value: '5..' },
+      ],
+      t0 - HOUR,
+      t0 + HOUR,
+    );
+    expect(regex.map((x) => x.labels)).toEqual([{ __name__: 'http_requests_total', version: '1.0.0', code: '500' }]);
+    // Anchored: "1" does not match "1.0.0"; a missing label matches "".
+    expect(await store.select([{ name: 'version', op: '=~', value: '1' }], 0, t0 + HOUR)).toEqual([]);
+    const noVersion = await store.select([{ name: 'version', op: '=', value: '' }], 0, t0 + HOUR);
+    expect(noVersion.map((x) => x.labels.__name__)).toEqual(['up']);
+    // The window is inclusive at both ends.
+    expect((await store.select([{ name: '__name__', op: '=', value: 'up' }], t0, t0))[0]?.v).toEqual([1]);
+    expect(await store.labelValues('version', [])).toEqual(['1.0.0', '1.1.0']);
+    expect(await store.labelNames([[{ name: '__name__', op: '=', value: 'up' }]])).toEqual(['__name__', 'job']);
+  });
+
+  it('keeps NaN and the staleness marker apart', async () => {
+    const clock = new FakeClock('2026-05-01T10:00:00Z');
+    const store = await open(clock);
+    const t0 = clock.now();
+    await store.write([
+      s('q', { quantile: '0.5' }, Number.NaN, t0),
+      s('q', { quantile: '0.5' }, staleMarker(), t0 + 1000), // as decoded from the wire
+      s('q', { quantile: '0.5' }, 2, t0 + 2000),
+      { ...s('q', { quantile: '0.5' }, Number.NaN, t0 + 3000), stale: true }, // as the scraper flags it
+    ]);
+    const [series] = await store.select([{ name: '__name__', op: '=', value: 'q' }], t0, t0 + 3000);
+    expect(series!.t).toEqual([t0, t0 + 2000]);
+    expect(Number.isNaN(series!.v[0])).toBe(true);
+    expect(series!.v[1]).toBe(2);
+    expect(series!.stale).toEqual([t0 + 1000, t0 + 3000]);
+  });
+
+  it('refuses new series beyond the per-metric limit, naming the metric, and keeps writing known ones', async () => {
+    const clock = new FakeClock('2026-05-01T10:00:00Z');
+    const store = await open(clock, { maxSeriesPerMetric: 3 });
+    const batch = Array.from({ length: 5 }, (_, i) => s('user_requests', { user: `u${i}` }, i));
+    const result = await store.write([...batch, s('other', {}, 1)]);
+    expect(result.accepted).toBe(4);
+    expect(result.rejected).toBe(2);
+    expect(result.errors).toEqual([expect.stringContaining('metric "user_requests": 2 new series refused: the limit of 3')]);
+    clock.advance(1000);
+    const next = await store.write([s('user_requests', { user: 'u0' }, 7)]);
+    expect(next).toMatchObject({ accepted: 1, rejected: 0 });
+    expect(await store.series([[{ name: '__name__', op: '=', value: 'user_requests' }]])).toHaveLength(3);
+  });
+
+  it('rolls complete minutes up, serves old ranges from rollups and prunes past retention', async () => {
+    const clock = new FakeClock('2026-05-01T10:00:00Z');
+    const store = await open(clock, { retentionMs: HOUR, rollupRetentionMs: 24 * HOUR });
+    const start = clock.now();
+    expect(await store.rollup()).toBe(0); // a new store starts rolling up from now
+    // Three hours of a counter every 15 s.
+    for (let i = 0; i < 3 * 240; i++) {
+      await store.write([s('c_total', { job: 'a' }, i, start + i * 15_000)]);
+      if (i % 40 === 39) {
+        clock.set(start + i * 15_000);
+        while ((await store.rollup()) > 0) {}
+      }
+    }
+    clock.set(start + 3 * HOUR);
+    while ((await store.rollup()) > 0) {}
+    const pruned = await store.prune();
+    expect(pruned.samples).toBeGreaterThan(0);
+    // Raw samples are back to the last hour; older minutes come from rollups (their last value).
+    const [series] = await store.select([{ name: '__name__', op: '=', value: 'c_total' }], start, start + 3 * HOUR);
+    const rawFrom = start + 2 * HOUR;
+    const raw = series!.t.filter((t) => t >= rawFrom);
+    const old = series!.t.filter((t) => t < rawFrom);
+    expect(raw.length).toBe(240);
+    expect(old.length).toBe(120); // one per minute for two hours
+    const i = series!.t.indexOf(start + 45_000);
+    expect(series!.v[i]).toBe(3); // minute 0's last sample is the 4th
+    expect(series!.t).toEqual([...series!.t].sort((a, b) => a - b));
+    // Past the rollup retention the series goes too.
+    clock.set(start + 30 * HOUR);
+    const later = await store.prune();
+    expect(later.series).toBe(1);
+    expect(await store.select([{ name: '__name__', op: '=', value: 'c_total' }], 0, clock.now())).toEqual([]);
+  });
+});
