@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult> }>> = 
   api: () => import('./api.js'),
   router: () => import('./router.js'),
   canary: () => import('./canary.js'),
+  anomaly: () => import('./anomaly.js'),
 };
 
 const name = process.argv[2];
