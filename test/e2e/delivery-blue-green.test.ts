@@ -75,6 +75,11 @@ describe('delivery through the agent: blue-green and a canary without traffic', 
   const serving = async (service: string, version: string, instances: number) =>
     (await versions(service)).some((v) => v.version === version && v.weight === 100 && v.readyInstances >= instances);
 
+  const onlyVersion = async (version: string) => {
+    const probe = await runLoad(shop, { count: 50 });
+    return probe.failures === 0 && [...probe.versions.keys()].join() === version;
+  };
+
   /** Steady traffic (6 clients) until the returned stop() is called. */
   function traffic(url: string): () => Promise<LoadResult> {
     let stop = false;
@@ -121,8 +126,8 @@ describe('delivery through the agent: blue-green and a canary without traffic', 
     await waitFor('the switch', async () => (await rollout('shop')).phase === 'Succeeded', 30_000);
     let load = await stop();
     expect(load.failures).toBe(0);
-    const switched = await runLoad(shop, { count: 100 });
-    expect([...switched.versions.keys()]).toEqual(['1.1.0']);
+    // The agent applies the new desired state asynchronously: every request lands on 1.1.0 once it has.
+    await waitFor('the router to send everything to 1.1.0', () => onlyVersion('1.1.0'), 10_000);
     // 1.0.0 keeps its instances for the rollback window.
     const old = (await versions('shop')).find((v) => v.version === '1.0.0');
     expect(old).toMatchObject({ weight: 0, desiredInstances: 2, readyInstances: 2 });
@@ -142,8 +147,7 @@ describe('delivery through the agent: blue-green and a canary without traffic', 
     expect(load.failures).toBe(0);
     expect(undone).toMatchObject({ version: '1.0.0', weights: { '1.0.0': 100 } });
     expect(undone.log.filter((l) => l.type === 'waiting')).toEqual([]);
-    const back = await runLoad(shop, { count: 100 });
-    expect([...back.versions.keys()]).toEqual(['1.0.0']);
+    await waitFor('the router to send everything back to 1.0.0', () => onlyVersion('1.0.0'), 10_000);
   });
 
   it('calls an analysis without traffic Inconclusive and waits for a person, then goes on when resumed', async () => {
@@ -175,7 +179,13 @@ describe('delivery through the agent: blue-green and a canary without traffic', 
     );
     expect(done.phase).toBe('Succeeded');
     await waitFor('quiet 1.1.0 serving', () => serving('quiet', '1.1.0', 2), 30_000);
-    const after = await runLoad(quiet, { count: 50 });
-    expect([...after.versions.keys()]).toEqual(['1.1.0']);
+    await waitFor(
+      'the router to send everything to 1.1.0',
+      async () => {
+        const probe = await runLoad(quiet, { count: 50 });
+        return probe.failures === 0 && [...probe.versions.keys()].join() === '1.1.0';
+      },
+      10_000,
+    );
   });
 });
