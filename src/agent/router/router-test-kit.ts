@@ -1,6 +1,7 @@
 import { Agent, createServer, type IncomingHttpHeaders, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
+import { seededRandom } from '../../testing/random.js';
 import type { AgentEvent, Endpoint } from '../contracts.js';
 import type { DesiredService, RoutingSpec } from '../protocol.js';
 import type { RouterClock } from './clock.js';
@@ -187,17 +188,8 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
   }
 }
 
-/** Seeded PRNG (mulberry32) so split tests are reproducible. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG so split tests are reproducible. */
+export const seeded = seededRandom;
 
 /** Binomial bounds: `count` of `n` trials at probability `p` lies within ±4 sigma. */
 export function withinBinomial(count: number, n: number, p: number): boolean {

@@ -1,15 +1,7 @@
+import { seededRandom } from '../../../testing/random.js';
+
 /** Seeded series for the detector tests: deterministic, so a failure reproduces. */
-export function rng(seed: number): () => number {
-  // mulberry32
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = seededRandom;
 
 /** Standard normal samples (Box–Muller). */
 export function normal(random: () => number): () => number {
