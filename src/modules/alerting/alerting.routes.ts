@@ -90,7 +90,12 @@ export function alertingRoutes(core: Core): RouteDefinition[] {
         const groups = await core.resources.list<AlertRuleSpec>(ALERT_RULE_KIND);
         const states = new Map((await core.db.selectFrom('alerting_rule_state').selectAll().execute()).map((s) => [s.rule, s]));
         const byRule = new Map<string, AlertView[]>();
-        for (const a of await alerts()) if (a.state !== 'resolved') byRule.set(a.rule, [...(byRule.get(a.rule) ?? []), a]);
+        for (const a of await alerts()) {
+          if (a.state === 'resolved') continue;
+          const list = byRule.get(a.rule);
+          if (list) list.push(a);
+          else byRule.set(a.rule, [a]);
+        }
         return {
           status: 'success',
           data: {

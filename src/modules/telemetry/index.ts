@@ -19,6 +19,8 @@ export type { InstantQuery, RangeQuery, TelemetryService as TelemetryApi } from 
 export { METRICS_PROVIDER_KIND } from './telemetry.service.js';
 
 const DAY = 86_400_000;
+/** How stale the scrape target list may get: new services and instances are picked up within this. */
+const TARGETS_REFRESH_MS = 5000;
 
 /** Settings with their environment overrides (documented in docs/telemetry.md). */
 function settings(env: NodeJS.ProcessEnv) {
@@ -94,11 +96,18 @@ export const telemetryModule = defineModule<TelemetryService>({
     });
 
     const scraper = new Scraper({ now: () => core.clock.now(), write: (samples) => store.write(samples) });
+    // Ticks come every second so 1 s intervals are honoured; the target list (a resource listing
+    // and an instance query per service) is rebuilt at most every TARGETS_REFRESH_MS.
+    let targets: { at: number; list: Awaited<ReturnType<typeof scrapeTargets>> } | undefined;
     core.jobs.recurring({
       id: 'telemetry.scrape',
       scope: 'global',
       schedule: { every: 1000 },
-      run: async () => scraper.tick(await scrapeTargets(core, runtime)),
+      async run() {
+        const now = core.clock.now();
+        if (!targets || now - targets.at >= TARGETS_REFRESH_MS) targets = { at: now, list: await scrapeTargets(core, runtime) };
+        await scraper.tick(targets.list);
+      },
     });
     core.jobs.recurring({
       id: 'telemetry.rollup',

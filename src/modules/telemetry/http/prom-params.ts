@@ -1,3 +1,5 @@
+import { parseDurationMs } from '../promql/literals.js';
+
 /**
  * Parameters of Prometheus' HTTP API as Prometheus reads them: times as RFC 3339 or unix
  * seconds (fractions allowed), durations as `5m`/`1h30m` or float seconds.
@@ -12,8 +14,6 @@ export class PromParamError extends Error {
   }
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
-
 /** Milliseconds of a Prometheus duration (`1h30m`, `15s`, `500ms`) or of float seconds (`15`, `0.5`). */
 export function parsePromDuration(param: string, text: string): number {
   const trimmed = text.trim();
@@ -21,17 +21,9 @@ export function parsePromDuration(param: string, text: string): number {
     const ms = Number(trimmed) * 1000;
     if (Number.isFinite(ms)) return ms;
   }
-  const re = /([0-9]+)(ms|s|m|h|d|w|y)/gy;
-  let total = 0;
-  let matched = 0;
-  for (let m = re.exec(trimmed); m; m = re.exec(trimmed)) {
-    total += Number(m[1]) * UNITS[m[2]!]!;
-    matched = re.lastIndex;
-  }
-  if (!trimmed || matched !== trimmed.length) {
-    throw new PromParamError(param, `invalid parameter "${param}": cannot parse "${text}" to a valid duration`);
-  }
-  return total;
+  const ms = parseDurationMs(trimmed);
+  if (ms === undefined) throw new PromParamError(param, `invalid parameter "${param}": cannot parse "${text}" to a valid duration`);
+  return ms;
 }
 
 /** Epoch ms of a Prometheus time parameter: unix seconds (float) or RFC 3339. */

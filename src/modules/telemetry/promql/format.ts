@@ -5,10 +5,8 @@
  * exponent to two digits: 1e-07).
  */
 export function formatValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Number.POSITIVE_INFINITY) return '+Inf';
-  if (v === Number.NEGATIVE_INFINITY) return '-Inf';
-  if (Object.is(v, -0)) return '-0';
+  const named = special(v);
+  if (named !== undefined) return named;
   const s = String(v);
   const e = s.indexOf('e');
   if (e < 0) return s;
@@ -23,10 +21,8 @@ export function formatValue(v: number): string {
  * count_values uses it for its label values.
  */
 export function formatFloatF(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Number.POSITIVE_INFINITY) return '+Inf';
-  if (v === Number.NEGATIVE_INFINITY) return '-Inf';
-  if (Object.is(v, -0)) return '-0';
+  const named = special(v);
+  if (named !== undefined) return named;
   const s = String(v);
   const e = s.indexOf('e');
   if (e < 0) return s;
@@ -49,4 +45,13 @@ export function formatFloatF(v: number): string {
 /** Prometheus API timestamps: unix seconds with millisecond precision. */
 export function toPromTime(ms: number): number {
   return ms / 1000;
+}
+
+/** NaN, the infinities and negative zero, spelled as Go spells them. */
+function special(v: number): string | undefined {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Number.POSITIVE_INFINITY) return '+Inf';
+  if (v === Number.NEGATIVE_INFINITY) return '-Inf';
+  if (Object.is(v, -0)) return '-0';
+  return undefined;
 }

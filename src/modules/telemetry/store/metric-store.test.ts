@@ -67,6 +67,9 @@ describe.each(DIALECTS)('metric store on %s', (dialect) => {
       t0 + HOUR,
     );
     expect(regex.map((x) => x.labels)).toEqual([{ __name__: 'http_requests_total', version: '1.0.0', code: '500' }]);
+    // RE2 spellings work as in Prometheus (named groups written (?P<name>...)).
+    const named = await store.select([{ name: 'version', op: '=~', value: '(?P<major>1)\\.1\\.0' }], t0 - HOUR, t0 + HOUR);
+    expect(named.map((x) => x.labels.version)).toEqual(['1.1.0']);
     // Anchored: "1" does not match "1.0.0"; a missing label matches "".
     expect(await store.select([{ name: 'version', op: '=~', value: '1' }], 0, t0 + HOUR)).toEqual([]);
     const noVersion = await store.select([{ name: 'version', op: '=', value: '' }], 0, t0 + HOUR);

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Counter } from 'prom-client';
 import { type Db, type DialectName, transaction } from '../../../core/db/database.js';
 import { isStaleMarker, type LabelMatcher, type Labels, type RawSeries, type Sample, type SeriesSource } from '../contracts.js';
-import { matchesAll } from './matchers.js';
+import { matcherPredicate } from '../promql/labels.js';
+import type { TelemetryRollupsTable } from '../telemetry.tables.js';
 
 export interface MetricStoreOptions {
   db: Db;
@@ -192,6 +193,8 @@ export function createMetricStore(options: MetricStoreOptions): MetricStore {
     const name = matchers.find((m) => m.name === '__name__' && m.op === '=');
     let q = db.selectFrom('telemetry_series').select(['id', 'labels']);
     if (name) q = q.where('metric', '=', name.value);
+    // Compiled once per query; the engine's predicates translate RE2 spellings JS lacks.
+    const tests = matchers.map((m) => ({ name: m.name, test: matcherPredicate(m) }));
     const out: Array<{ id: number; labels: Labels }> = [];
     for (const row of await q.execute()) {
       const id = Number(row.id);
@@ -200,7 +203,7 @@ export function createMetricStore(options: MetricStoreOptions): MetricStore {
         labels = JSON.parse(row.labels) as Labels;
         labelsById.set(id, labels);
       }
-      if (matchesAll(labels, matchers)) out.push({ id, labels });
+      if (tests.every((m) => m.test(labels[m.name] ?? ''))) out.push({ id, labels });
     }
     return out;
   }
@@ -324,16 +327,7 @@ async function rollup(options: MetricStoreOptions): Promise<number> {
       .orderBy('series_id')
       .orderBy('t')
       .execute();
-    const out: {
-      series_id: number;
-      t: number;
-      count: number;
-      sum: number | null;
-      min: number | null;
-      max: number | null;
-      last: number | null;
-      last_t: number;
-    }[] = [];
+    const out: TelemetryRollupsTable[] = [];
     for (const r of rows) {
       if (r.stale) continue;
       const id = Number(r.series_id);
