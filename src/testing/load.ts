@@ -55,3 +55,16 @@ export async function runLoad(
   agent.destroy();
   return result;
 }
+
+/** Starts `runLoad` in the background; the returned function stops it and resolves to the result. */
+export function startLoad(
+  target: string,
+  options: { concurrency?: number; headers?: (i: number) => Record<string, string> } = {},
+): () => Promise<LoadResult> {
+  let stop = false;
+  const load = runLoad(target, { ...options, until: () => stop });
+  return () => {
+    stop = true;
+    return load;
+  };
+}

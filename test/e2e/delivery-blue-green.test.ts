@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet, fixtureServiceYaml, freePort, waitFor } from '../../src/testing/fleet.js';
-import { type LoadResult, runLoad } from '../../src/testing/load.js';
+import { runLoad, startLoad } from '../../src/testing/load.js';
 
 // Blue-green and a canary that never gets traffic, through real processes: a control plane
 // (`opsdeck server --no-agent`) and an agent whose router carries the requests.
@@ -81,14 +81,7 @@ describe('delivery through the agent: blue-green and a canary without traffic', 
   };
 
   /** Steady traffic (6 clients) until the returned stop() is called. */
-  function traffic(url: string): () => Promise<LoadResult> {
-    let stop = false;
-    const load = runLoad(`${url}?sleep=2`, { until: () => stop, concurrency: 6 });
-    return () => {
-      stop = true;
-      return load;
-    };
-  }
+  const traffic = (url: string) => startLoad(`${url}?sleep=2`, { concurrency: 6 });
 
   beforeAll(async () => {
     await fleet.start();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet, fixtureServiceYaml, freePort, waitFor } from '../../src/testing/fleet.js';
-import { type LoadResult, runLoad } from '../../src/testing/load.js';
+import { type LoadResult, runLoad, startLoad } from '../../src/testing/load.js';
 
 // Delivery through real processes: a control plane (`opsdeck server --no-agent`) and an agent whose
 // router carries steady traffic to fixture-server instances while rollouts run. The strategy is an
@@ -88,14 +88,7 @@ describe('delivery: canary rollouts through the agent', () => {
   };
 
   /** Steady traffic (8 clients) through the router until the returned stop() is called. */
-  function traffic(): () => Promise<LoadResult> {
-    let stop = false;
-    const load = runLoad(`${target}?sleep=5`, { until: () => stop, concurrency: 8 });
-    return () => {
-      stop = true;
-      return load;
-    };
-  }
+  const traffic = () => startLoad(`${target}?sleep=5`, { concurrency: 8 });
 
   beforeAll(async () => {
     await fleet.start();
