@@ -143,5 +143,9 @@ describe.each(DIALECTS)('metric store on %s', (dialect) => {
     const later = await store.prune();
     expect(later.series).toBe(1);
     expect(await store.select([{ name: '__name__', op: '=', value: 'c_total' }], 0, clock.now())).toEqual([]);
+    // The same series coming back later is a new series, stored and readable again.
+    await store.write([s('c_total', { job: 'a' }, 1, clock.now())]);
+    const [back] = await store.select([{ name: '__name__', op: '=', value: 'c_total' }], 0, clock.now());
+    expect(back?.v).toEqual([1]);
   });
 });

@@ -279,7 +279,16 @@ export function createMetricStore(options: MetricStoreOptions): MetricStore {
       for (const labels of await seriesFor(matcherSets)) if (labels[name] !== undefined) values.add(labels[name]!);
       return [...values].sort();
     },
-    prune: () => prune(options),
+    async prune() {
+      const pruned = await prune(options);
+      // Deleted series must not be written to through a cached id (nor counted against the limit).
+      if (pruned.series > 0) {
+        known.clear();
+        labelsById.clear();
+        seriesPerMetric.clear();
+      }
+      return pruned;
+    },
     rollup: () => rollup(options),
   };
 }
