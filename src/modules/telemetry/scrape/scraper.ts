@@ -20,10 +20,8 @@ export interface ScrapeOutcome {
 
 interface TargetState {
   lastAt: number;
-  running: boolean;
-  /** Series (by key) seen in the last successful scrape: the ones that vanish get staleness markers. */
+  /** Series (by key) seen in the last scrape: the ones that vanish get staleness markers. */
   seen: Map<string, Labels>;
-  labels: Labels;
 }
 
 /**
@@ -43,18 +41,21 @@ export class Scraper {
     },
   ) {}
 
-  /** Scrapes the due targets; targets no longer listed are marked stale and forgotten. */
+  /**
+   * Scrapes the due targets in parallel and waits for them (ticks never overlap, so a target is
+   * never scraped twice at once); targets no longer listed are marked stale and forgotten.
+   */
   async tick(targets: ScrapeTarget[]): Promise<void> {
     const now = this.options.now();
     const listed = new Set(targets.map((t) => t.key));
     for (const [key, st] of this.state) {
-      if (listed.has(key) || st.running) continue;
+      if (listed.has(key)) continue;
       this.state.delete(key);
       await this.options.write(staleAll(st, now));
     }
     const due = targets.filter((t) => {
       const st = this.state.get(t.key);
-      return !st || (!st.running && now - st.lastAt >= t.intervalMs);
+      return !st || now - st.lastAt >= t.intervalMs;
     });
     await Promise.all(due.map((t) => this.scrapeOne(t, now)));
   }
@@ -62,23 +63,17 @@ export class Scraper {
   private async scrapeOne(target: ScrapeTarget, at: number): Promise<void> {
     let st = this.state.get(target.key);
     if (!st) {
-      st = { lastAt: 0, running: false, seen: new Map(), labels: target.labels };
+      st = { lastAt: 0, seen: new Map() };
       this.state.set(target.key, st);
     }
-    st.running = true;
     st.lastAt = at;
-    st.labels = target.labels;
-    try {
-      const outcome = await this.scrape(target, at);
-      const current = new Map<string, Labels>();
-      for (const s of outcome.samples) current.set(seriesKey(s.labels), s.labels);
-      const gone: Sample[] = [];
-      for (const [key, labels] of st.seen) if (!current.has(key)) gone.push({ labels, value: Number.NaN, t: at, stale: true });
-      st.seen = current;
-      await this.options.write([...outcome.samples, ...gone]);
-    } finally {
-      st.running = false;
-    }
+    const outcome = await this.scrape(target, at);
+    const current = new Map<string, Labels>();
+    for (const s of outcome.samples) current.set(seriesKey(s.labels), s.labels);
+    const gone: Sample[] = [];
+    for (const [key, labels] of st.seen) if (!current.has(key)) gone.push({ labels, value: Number.NaN, t: at, stale: true });
+    st.seen = current;
+    await this.options.write([...outcome.samples, ...gone]);
   }
 
   private async scrape(target: ScrapeTarget, at: number): Promise<ScrapeOutcome> {
