@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerAgentCommand } from './agent.js';
+import { registerAlertCommands } from './alerts.js';
 import { registerApplyCommands } from './apply.js';
 import { registerAuditCommands } from './audit.js';
 import { registerChangesCommands } from './changes.js';
@@ -53,6 +54,7 @@ export function buildProgram(cli: Cli): Command {
   registerRolloutCommands(program, cli);
   registerPipelineCommands(program, cli);
   registerFreezeCommands(program, cli);
+  registerAlertCommands(program, cli);
   registerDoraCommand(program, cli);
   registerChangesCommands(program, cli);
   registerEventsCommands(program, cli);

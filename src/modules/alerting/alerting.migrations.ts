@@ -31,4 +31,49 @@ export const alertingMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    name: '0002_groups',
+    async up(db) {
+      await db.schema
+        .createTable('alerting_integration_keys')
+        .addColumn('integration', 'text', (c) => c.primaryKey())
+        .addColumn('key', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('rotated_at', 'bigint')
+        .execute();
+      await db.schema
+        .createTable('alerting_groups')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('group_key', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('integration', 'text')
+        .addColumn('service', 'text')
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('group_labels', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('opened_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('acknowledged_at', 'bigint')
+        .addColumn('acknowledged_by', 'text')
+        .addColumn('resolved_at', 'bigint')
+        .addColumn('resolved_by', 'text')
+        .addColumn('events', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('alerting_groups_key').on('alerting_groups').columns(['group_key', 'status']).execute();
+      await db.schema.createIndex('alerting_groups_status').on('alerting_groups').columns(['status', 'opened_at']).execute();
+      await db.schema
+        .createTable('alerting_group_alerts')
+        .addColumn('group_id', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('labels', 'text', (c) => c.notNull())
+        .addColumn('annotations', 'text', (c) => c.notNull())
+        .addColumn('starts_at', 'bigint', (c) => c.notNull())
+        .addColumn('ends_at', 'bigint')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('received', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('alerting_group_alerts_pk', ['group_id', 'fingerprint'])
+        .execute();
+    },
+  },
 ];

@@ -33,9 +33,57 @@ export interface AlertingRuleStateTable {
   last_error: string | null;
 }
 
+/** The intake key of an Integration: generated on create, rotatable, shown to admins for the URL. */
+export interface AlertingIntegrationKeysTable {
+  integration: string;
+  key: string;
+  created_at: number;
+  rotated_at: number | null;
+}
+
+export type GroupStatus = 'open' | 'acknowledged' | 'resolved';
+export type GroupSource = 'rule' | 'alertmanager' | 'prometheus' | 'pagerduty' | 'generic';
+
+/** An alert group: what one notification is about. Alerts with the same key share one while it is not resolved. */
+export interface AlertingGroupsTable {
+  id: string;
+  /** `<source or integration>:<key>`; unique among groups that are not resolved. */
+  group_key: string;
+  source: GroupSource;
+  integration: string | null;
+  service: string | null;
+  title: string;
+  group_labels: string;
+  status: GroupStatus;
+  opened_at: number;
+  updated_at: number;
+  acknowledged_at: number | null;
+  acknowledged_by: string | null;
+  resolved_at: number | null;
+  resolved_by: string | null;
+  /** Every alert event received for the group, repeats included (dedup count = events − alerts). */
+  events: number;
+}
+
+export interface AlertingGroupAlertsTable {
+  group_id: string;
+  fingerprint: string;
+  status: 'firing' | 'resolved';
+  labels: string;
+  annotations: string;
+  starts_at: number;
+  ends_at: number | null;
+  updated_at: number;
+  /** How many times this alert was received. */
+  received: number;
+}
+
 declare module '../../core/db/schema.js' {
   interface Schema {
     alerting_alerts: AlertingAlertsTable;
     alerting_rule_state: AlertingRuleStateTable;
+    alerting_integration_keys: AlertingIntegrationKeysTable;
+    alerting_groups: AlertingGroupsTable;
+    alerting_group_alerts: AlertingGroupAlertsTable;
   }
 }

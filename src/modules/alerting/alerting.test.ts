@@ -101,6 +101,12 @@ describe.each(DIALECTS)('alert rules on %s', (dialect) => {
     [alert] = await alerts();
     expect(alert).toMatchObject({ state: 'firing', activeAt, firedAt: activeAt + 60_000 });
     expect(await firingEvents('alerting.alert.firing')).toBe(1);
+    // The rule's alert opens an alert group like any intake would.
+    await server.core.events.dispatch();
+    const groups = async () =>
+      ((await (await server!.request('/api/v1/alert-groups')).json()) as { items: { source: string; status: string; service: string }[] })
+        .items;
+    expect(await groups()).toEqual([expect.objectContaining({ source: 'rule', status: 'open', service: 'feed' })]);
 
     // Still bad: no second firing event. Then good again: firing for keep_firing_for (30 s), then resolved.
     await evaluation(clock, 0.4);
@@ -111,6 +117,8 @@ describe.each(DIALECTS)('alert rules on %s', (dialect) => {
     expect(alert).toMatchObject({ state: 'resolved', resolvedAt: clock.now() });
     expect(await firingEvents('alerting.alert.firing')).toBe(1);
     expect(await firingEvents('alerting.alert.resolved')).toBe(1);
+    await server.core.events.dispatch();
+    expect((await groups())[0]?.status).toBe('resolved');
 
     const prom = (await (await server.request('/api/v1/rules')).json()) as {
       data: { groups: { name: string; rules: { name: string; health: string; state: string }[] }[] };

@@ -1,22 +1,34 @@
+import { transaction } from '../../core/db/database.js';
 import { defineModule } from '../../core/module.js';
+import type { CatalogApi } from '../catalog/index.js';
 import type { TelemetryApi } from '../telemetry/index.js';
 import { alertingMigrations } from './alerting.migrations.js';
 import { alertingRoutes } from './alerting.routes.js';
+import { groupRoutes } from './groups/groups.routes.js';
+import { expireAlert } from './groups/groups.service.js';
+import { ruleAlertsSubscriber } from './groups/rule-alerts.js';
+import { intakeRoutes, JOB_EXPIRE_ALERT } from './intake/intake.routes.js';
+import { integrationKind } from './integrations/integration.kind.js';
+import { integrationRoutes } from './integrations/integrations.routes.js';
 import { anomalousSamples } from './rules/anomaly-rule.js';
 import { evaluateGroup, groupIntervalMs, type RuleEngineContext } from './rules/evaluate.js';
 import { alertRuleKind } from './rules/rule.kind.js';
 import { ALERT_RULE_KIND, type AlertRuleSpec } from './rules/rule.schema.js';
 
+export { GROUP_EVENTS } from './groups/groups.service.js';
+export { INTEGRATION_KIND } from './integrations/integration.kind.js';
 export { ALERT_EVENTS } from './rules/evaluate.js';
 export { ALERT_RULE_KIND } from './rules/rule.schema.js';
 
 /**
  * Alerting: rules over any PromQL query (thresholds and anomaly detection), evaluated on their
- * group's interval with Prometheus' pending → firing → resolved state machine, persisted.
+ * group's interval with Prometheus' pending → firing → resolved state machine, persisted; intake
+ * from Alertmanager, Prometheus, PagerDuty Events v2 and generic webhooks by Integration key; and
+ * alert groups (dedup, partial resolve, ack/resolve) with what changed before they opened.
  */
 export const alertingModule = defineModule({
   id: 'alerting',
-  deps: ['telemetry'],
+  deps: ['catalog', 'telemetry'],
   migrations: alertingMigrations,
   setup(ctx) {
     const { core } = ctx;
@@ -27,6 +39,12 @@ export const alertingModule = defineModule({
       anomalous: (rule, group, now) => anomalousSamples(telemetry, rule, group, now),
     };
     core.resources.register(alertRuleKind());
+    core.resources.register(integrationKind(() => core.clock.now()));
+    core.events.subscribe(ruleAlertsSubscriber(core));
+    core.jobs.handle(JOB_EXPIRE_ALERT, async ({ job }) => {
+      const p = job.payload as { groupId: string; fingerprint: string; endsAt: number };
+      await transaction(core.db, (tx) => expireAlert(core, tx, { ...p, now: core.clock.now() }));
+    });
 
     /** When each group last ran, seeded from the store so a restart keeps the cadence. */
     const lastRun = new Map<string, number>();
@@ -55,7 +73,9 @@ export const alertingModule = defineModule({
       },
     });
 
-    for (const route of alertingRoutes(core)) ctx.route(route);
+    const catalog = ctx.deps.catalog as CatalogApi;
+    for (const route of [...alertingRoutes(core), ...groupRoutes(core, catalog), ...intakeRoutes(core), ...integrationRoutes(core)])
+      ctx.route(route);
     return {};
   },
 });
