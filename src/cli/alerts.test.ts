@@ -55,12 +55,38 @@ spec: { service: feed, type: generic }
       expect(id).toBeDefined();
       expect(list.stdout).toContain('Checkout failing');
       const show = await runCli(server.env, 'alerts', 'show', id!);
-      expect(show.stdout).toContain('firing   region=eu  (received 1×)');
+      expect(show.stdout).toContain('firing   alertname=Checkout failing region=eu  (received 1×)');
       expect(show.stdout).toMatch(/what changed before it opened[\s\S]*resources\.service\.applied\s+Service\/feed/);
       expect((await runCli(server.env, 'alerts', 'ack', id!, '--reason', 'on it')).stdout).toBe(`${id} acknowledged\n`);
       expect((await runCli(server.env, 'alerts', 'resolve', id!)).stdout).toBe(`${id} resolved\n`);
       expect((await runCli(server.env, 'alerts')).stderr).toBe('no open alert groups\n');
       expect((await runCli(server.env, 'alerts', '--state', 'resolved', '-o', 'json')).stdout).toContain(id!);
+    });
+
+    it('adds, lists and expires silences', async () => {
+      expect((await runCli(server.env, 'silence', 'add', 'alertname=Noisy', '--duration', 'soon', '--comment', 'x')).code).toBe(2);
+      const added = await runCli(
+        server.env,
+        'silence',
+        'add',
+        'alertname=Noisy',
+        'region=~"eu|us"',
+        '--duration',
+        '2h',
+        '--comment',
+        'flapping probe',
+      );
+      expect(added.code, added.stderr).toBe(0);
+      const id = /sil_[0-9a-z]+/.exec(added.stdout)?.[0];
+      expect(added.stdout).toContain('silences alertname="Noisy" region=~"eu|us" until');
+      const list = await runCli(server.env, 'silence', 'list');
+      expect(list.stdout).toContain(id!);
+      expect(list.stdout).toContain('flapping probe');
+      expect((await runCli(server.env, 'silence', 'expire', id!)).stdout).toBe(`${id} expired\n`);
+      expect((await runCli(server.env, 'silence', 'list')).stderr).toBe('no silences\n');
+      const again = await runCli(server.env, 'silence', 'expire', id!);
+      expect(again.code).not.toBe(0);
+      expect(again.stderr).toContain('already expired');
     });
   });
 });

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import type { GroupView } from '../modules/alerting/groups/groups.routes.js';
 import type { IntegrationUrl } from '../modules/alerting/integrations/integrations.routes.js';
+import type { SilenceView } from '../modules/alerting/silences/silences.js';
 import { outputOption } from './args.js';
 import { CliError, EXIT_USAGE } from './cli-error.js';
 import type { Cli } from './context.js';
+import { parseDuration } from './duration.js';
 import { cell, formatData, formatRelative, type OutputFormat, render } from './output.js';
 
 const STATES = ['active', 'open', 'acknowledged', 'resolved'];
@@ -105,5 +107,55 @@ export function registerAlertCommands(program: Command, cli: Cli): void {
       const u = await cli.client(command).post<IntegrationUrl>(`/api/v1/integrations/${encodeURIComponent(name)}/rotate`, {});
       cli.out(`rotated; new URL: ${u.url}`);
       if (u.type === 'pagerduty' || u.type === 'prometheus') cli.out(`new key: ${u.key}`);
+    });
+}
+
+/** `opsdeck silence add|list|expire`. */
+export function registerSilenceCommands(program: Command, cli: Cli): void {
+  const silence = program.command('silence').description('silences: matchers that keep alerts from notifying for a while');
+  silence
+    .command('add')
+    .description('silence alerts matching every matcher, e.g. alertname=HighErrors service=~"feed|search"')
+    .argument('<matchers...>', 'name=value, name!=value, name=~regex, name!~regex')
+    .requiredOption('--duration <duration>', 'how long, e.g. 2h or 30m')
+    .requiredOption('--comment <text>', 'why (shown to everyone who sees the silence)')
+    .addOption(outputOption())
+    .action(async (matchers: string[], opts: { duration: string; comment: string; output: OutputFormat }, command: Command) => {
+      let ms: number;
+      try {
+        ms = parseDuration(opts.duration);
+      } catch {
+        throw new CliError(`--duration: "${opts.duration}" is not a duration such as 2h or 30m`, EXIT_USAGE);
+      }
+      const created = await cli
+        .client(command)
+        .post<SilenceView>('/api/v1/silences', { matchers, durationMinutes: Math.max(1, Math.round(ms / 60_000)), comment: opts.comment });
+      if (opts.output !== 'table') return cli.out(formatData(opts.output, created));
+      cli.out(`${created.id} silences ${created.selector} until ${new Date(created.endsAt).toISOString()}`);
+    });
+  silence
+    .command('list')
+    .description('silences (default: active and pending)')
+    .option('--state <state>', 'active, pending or expired')
+    .addOption(outputOption())
+    .action(async (opts: { state?: string; output: OutputFormat }, command: Command) => {
+      const { items } = await cli.client(command).get<{ items: SilenceView[] }>('/api/v1/silences', { state: opts.state });
+      const shown = opts.state ? items : items.filter((s) => s.state !== 'expired');
+      const now = cli.now();
+      cli.print(
+        render(opts.output, shown, {
+          headers: ['ID', 'STATE', 'MATCHERS', 'ENDS', 'BY', 'COMMENT'],
+          rows: (list) => list.map((s) => [s.id, s.state, s.selector, formatRelative(s.endsAt, now), s.createdBy, cell(s.comment, 50)]),
+          empty: 'no silences',
+        }),
+      );
+    });
+  silence
+    .command('expire')
+    .description('end a silence now')
+    .argument('<id>', 'silence id (sil_...)')
+    .action(async (id: string, _opts: unknown, command: Command) => {
+      await cli.client(command).delete(`/api/v1/silences/${encodeURIComponent(id)}`);
+      cli.out(`${id} expired`);
     });
 }

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerAgentCommand } from './agent.js';
-import { registerAlertCommands } from './alerts.js';
+import { registerAlertCommands, registerSilenceCommands } from './alerts.js';
 import { registerApplyCommands } from './apply.js';
 import { registerAuditCommands } from './audit.js';
 import { registerChangesCommands } from './changes.js';
@@ -55,6 +55,7 @@ export function buildProgram(cli: Cli): Command {
   registerPipelineCommands(program, cli);
   registerFreezeCommands(program, cli);
   registerAlertCommands(program, cli);
+  registerSilenceCommands(program, cli);
   registerDoraCommand(program, cli);
   registerChangesCommands(program, cli);
   registerEventsCommands(program, cli);

@@ -76,4 +76,31 @@ export const alertingMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    name: '0003_notify',
+    async up(db) {
+      await db.schema
+        .createTable('alerting_silences')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('matchers', 'text', (c) => c.notNull())
+        .addColumn('starts_at', 'bigint', (c) => c.notNull())
+        .addColumn('ends_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('comment', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expired_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('alerting_silences_ends').on('alerting_silences').columns(['ends_at']).execute();
+      await db.schema
+        .createTable('alerting_group_notify')
+        .addColumn('group_id', 'text', (c) => c.primaryKey())
+        .addColumn('receiver', 'text', (c) => c.notNull())
+        .addColumn('last_notified_at', 'bigint')
+        .addColumn('last_firing', 'text', (c) => c.notNull())
+        .addColumn('last_status', 'text')
+        .addColumn('notifications', 'integer', (c) => c.notNull())
+        .addColumn('suppressed', 'integer', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];

@@ -78,6 +78,32 @@ export interface AlertingGroupAlertsTable {
   received: number;
 }
 
+/** A silence: alerts matching every matcher notify nobody between starts_at and ends_at. */
+export interface AlertingSilencesTable {
+  id: string;
+  /** JSON: [{ name, value, isRegex, isEqual }] as in Alertmanager's API. */
+  matchers: string;
+  starts_at: number;
+  ends_at: number;
+  created_by: string;
+  comment: string;
+  created_at: number;
+  /** Set when expired by hand before ends_at. */
+  expired_at: number | null;
+}
+
+/** Notification bookkeeping per group: when it last notified and with what. */
+export interface AlertingGroupNotifyTable {
+  group_id: string;
+  receiver: string;
+  last_notified_at: number | null;
+  /** Fingerprints of the firing alerts at the last notification: a change re-notifies after group_interval. */
+  last_firing: string;
+  last_status: string | null;
+  notifications: number;
+  suppressed: number;
+}
+
 declare module '../../core/db/schema.js' {
   interface Schema {
     alerting_alerts: AlertingAlertsTable;
@@ -85,5 +111,7 @@ declare module '../../core/db/schema.js' {
     alerting_integration_keys: AlertingIntegrationKeysTable;
     alerting_groups: AlertingGroupsTable;
     alerting_group_alerts: AlertingGroupAlertsTable;
+    alerting_silences: AlertingSilencesTable;
+    alerting_group_notify: AlertingGroupNotifyTable;
   }
 }

@@ -10,13 +10,17 @@ import { ruleAlertsSubscriber } from './groups/rule-alerts.js';
 import { intakeRoutes, JOB_EXPIRE_ALERT } from './intake/intake.routes.js';
 import { integrationKind } from './integrations/integration.kind.js';
 import { integrationRoutes } from './integrations/integrations.routes.js';
+import { JOB_NOTIFY, runNotify } from './notify/notify.js';
+import { alertRoutingKind, maintenanceKind } from './notify/notify.kinds.js';
 import { anomalousSamples } from './rules/anomaly-rule.js';
 import { evaluateGroup, groupIntervalMs, type RuleEngineContext } from './rules/evaluate.js';
 import { alertRuleKind } from './rules/rule.kind.js';
 import { ALERT_RULE_KIND, type AlertRuleSpec } from './rules/rule.schema.js';
+import { silenceRoutes } from './silences/silences.routes.js';
 
 export { GROUP_EVENTS } from './groups/groups.service.js';
 export { INTEGRATION_KIND } from './integrations/integration.kind.js';
+export { NOTIFY_EVENT } from './notify/notify.js';
 export { ALERT_EVENTS } from './rules/evaluate.js';
 export { ALERT_RULE_KIND } from './rules/rule.schema.js';
 
@@ -40,6 +44,10 @@ export const alertingModule = defineModule({
     };
     core.resources.register(alertRuleKind());
     core.resources.register(integrationKind(() => core.clock.now()));
+    core.resources.register(alertRoutingKind());
+    core.resources.register(maintenanceKind());
+    const catalog = ctx.deps.catalog as CatalogApi;
+    core.jobs.handle(JOB_NOTIFY, async ({ job }) => runNotify(core, catalog, (job.payload as { groupId: string }).groupId));
     core.events.subscribe(ruleAlertsSubscriber(core));
     core.jobs.handle(JOB_EXPIRE_ALERT, async ({ job }) => {
       const p = job.payload as { groupId: string; fingerprint: string; endsAt: number };
@@ -73,9 +81,14 @@ export const alertingModule = defineModule({
       },
     });
 
-    const catalog = ctx.deps.catalog as CatalogApi;
-    for (const route of [...alertingRoutes(core), ...groupRoutes(core, catalog), ...intakeRoutes(core), ...integrationRoutes(core)])
-      ctx.route(route);
+    const routes = [
+      ...alertingRoutes(core),
+      ...groupRoutes(core, catalog),
+      ...intakeRoutes(core),
+      ...integrationRoutes(core),
+      ...silenceRoutes(core),
+    ];
+    for (const route of routes) ctx.route(route);
     return {};
   },
 });

@@ -2,6 +2,7 @@ import type { Executor } from '../../../core/db/database.js';
 import { newId } from '../../../core/ids.js';
 import type { Core } from '../../../core/module.js';
 import type { AlertingGroupsTable, GroupSource } from '../alerting.tables.js';
+import { scheduleNotify } from '../notify/notify.js';
 
 export const GROUP_EVENTS = {
   opened: 'alerting.group.opened',
@@ -90,6 +91,7 @@ export async function ingestGroup(core: Core, tx: Executor, incoming: IncomingGr
     (await tx.selectFrom('alerting_group_alerts').selectAll().where('group_id', '=', groupId).execute()).map((a) => [a.fingerprint, a]),
   );
   let newlyFiring = 0;
+  let newlyResolved = 0;
   for (const a of incoming.alerts) {
     const prev = existing.get(a.fingerprint);
     const row = {
@@ -104,6 +106,7 @@ export async function ingestGroup(core: Core, tx: Executor, incoming: IncomingGr
     if (prev) {
       if (prev.status === 'firing' && a.status === 'firing') outcome.repeats++;
       if (prev.status !== 'firing' && a.status === 'firing') newlyFiring++;
+      if (prev.status === 'firing' && a.status === 'resolved') newlyResolved++;
       await tx
         .updateTable('alerting_group_alerts')
         .set(row)
@@ -137,6 +140,8 @@ export async function ingestGroup(core: Core, tx: Executor, incoming: IncomingGr
     outcome.resolved = true;
     await publish(GROUP_EVENTS.resolved);
   }
+  const reason = outcome.opened ? 'opened' : outcome.resolved ? 'resolved' : newlyFiring + newlyResolved > 0 ? 'changed' : undefined;
+  if (reason) await scheduleNotify(core, tx, { group, reason, labels: incoming.alerts[0]?.labels ?? {}, now });
   return outcome;
 }
 
@@ -176,6 +181,7 @@ export async function actOnGroup(
     actor: input.by,
     data: { id: group.id },
   });
+  await scheduleNotify(core, tx, { group, reason: 'resolved', now: input.now });
   return { ...group, ...patch };
 }
 
@@ -207,9 +213,12 @@ export async function expireAlert(
     .where('group_id', '=', input.groupId)
     .where('status', '=', 'firing')
     .executeTakeFirst();
-  if (firing) return;
   const group = await tx.selectFrom('alerting_groups').selectAll().where('id', '=', input.groupId).executeTakeFirst();
   if (!group || group.status === 'resolved') return;
+  if (firing) {
+    await scheduleNotify(core, tx, { group, reason: 'changed', now: input.now });
+    return;
+  }
   await tx
     .updateTable('alerting_groups')
     .set({ status: 'resolved', resolved_at: input.now, resolved_by: 'expired', updated_at: input.now })
@@ -221,4 +230,5 @@ export async function expireAlert(
     subject: group.id,
     data: { id: group.id, expired: true },
   });
+  await scheduleNotify(core, tx, { group, reason: 'resolved', now: input.now });
 }

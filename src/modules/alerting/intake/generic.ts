@@ -28,12 +28,14 @@ export function parseGenericWebhook(
     if (typeof a.title !== 'string' || !a.title) issues.push({ pointer: `${at}/title`, message: 'must be a non-empty string' });
     if (a.key !== undefined && (typeof a.key !== 'string' || !a.key))
       issues.push({ pointer: `${at}/key`, message: 'must be a non-empty string' });
-    const labels = labelMap(a.labels, `${at}/labels`, issues);
+    const given = labelMap(a.labels, `${at}/labels`, issues);
     const annotations = labelMap(a.annotations, `${at}/annotations`, issues);
     const startsAt = rfc3339(a.startsAt, `${at}/startsAt`, issues) ?? ctx.now;
     if (issues.length) continue;
     const title = a.title as string;
-    const { key, groupLabels } = groupOf({ alertname: title, ...labels }, ctx.groupBy);
+    // The title is the alert's name, as `alertname` is for Prometheus alerts (silences match it).
+    const labels: Record<string, string> = { alertname: title, ...given };
+    const { key, groupLabels } = groupOf(labels, ctx.groupBy);
     let group = groups.get(key);
     if (!group) {
       group = {
@@ -48,7 +50,7 @@ export function parseGenericWebhook(
       groups.set(key, group);
     }
     group.alerts.push({
-      fingerprint: typeof a.key === 'string' ? a.key : labelsFingerprint({ ...labels, __title__: title }),
+      fingerprint: typeof a.key === 'string' ? a.key : labelsFingerprint(labels),
       status: a.status as 'firing' | 'resolved',
       labels,
       annotations: { summary: title, ...annotations },
