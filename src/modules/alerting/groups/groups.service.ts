@@ -92,12 +92,29 @@ export async function ingestGroup(core: Core, tx: Executor, incoming: IncomingGr
   );
   let newlyFiring = 0;
   let newlyResolved = 0;
+  /** Alerts received again unchanged: one statement counts them all (the common, dedup case). */
+  const unchanged: string[] = [];
   for (const a of incoming.alerts) {
     const prev = existing.get(a.fingerprint);
+    const labels = JSON.stringify(a.labels);
+    const annotations = JSON.stringify(a.annotations);
+    if (
+      prev &&
+      prev.status === a.status &&
+      prev.labels === labels &&
+      prev.annotations === annotations &&
+      (prev.ends_at === null ? null : Number(prev.ends_at)) === a.endsAt &&
+      !unchanged.includes(a.fingerprint)
+    ) {
+      if (a.status === 'firing') outcome.repeats++;
+      unchanged.push(a.fingerprint);
+      existing.set(a.fingerprint, { ...prev, updated_at: now, received: prev.received + 1 });
+      continue;
+    }
     const row = {
       status: a.status,
-      labels: JSON.stringify(a.labels),
-      annotations: JSON.stringify(a.annotations),
+      labels,
+      annotations,
       starts_at: prev && prev.status === 'firing' ? prev.starts_at : a.startsAt,
       ends_at: a.endsAt,
       updated_at: now,
@@ -121,6 +138,15 @@ export async function ingestGroup(core: Core, tx: Executor, incoming: IncomingGr
         .execute();
     }
     existing.set(a.fingerprint, { group_id: groupId, fingerprint: a.fingerprint, ...row });
+  }
+
+  if (unchanged.length) {
+    await tx
+      .updateTable('alerting_group_alerts')
+      .set((eb) => ({ received: eb('received', '+', 1), updated_at: now }))
+      .where('group_id', '=', groupId)
+      .where('fingerprint', 'in', unchanged)
+      .execute();
   }
 
   const stillFiring = [...existing.values()].some((a) => a.status === 'firing');
