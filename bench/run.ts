@@ -7,6 +7,9 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult> }>> = 
   router: () => import('./router.js'),
   canary: () => import('./canary.js'),
   anomaly: () => import('./anomaly.js'),
+  intake: () => import('./intake.js'),
+  ingest: () => import('./ingest.js'),
+  query: () => import('./query.js'),
 };
 
 const name = process.argv[2];
