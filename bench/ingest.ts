@@ -319,8 +319,7 @@ async function inProcess(): Promise<Row[]> {
     const database = await openTestDatabase(store, [{ module: 'telemetry', migrations: telemetryMigrations }]);
     try {
       const metricStore = createMetricStore({
-        db: database.db,
-        dialect: store,
+        database,
         now: () => Date.now(),
         maxSeriesPerMetric: 10_000,
         retentionMs: 15 * 86_400_000,

@@ -24,6 +24,11 @@ export interface Database {
   pgConfig?: pg.ClientConfig;
   /** SQLite: path of the database file (or ':memory:'). */
   sqlitePath?: string;
+  /**
+   * SQLite: the raw connection behind Kysely (there is one). Only core/db adapters use it, for
+   * bulk paths that run inside a Kysely transaction on this same connection (see bulk.ts).
+   */
+  sqlite?: SqliteDatabase.Database;
   close(): Promise<void>;
 }
 
@@ -60,6 +65,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     db,
     dialect: 'sqlite',
     sqlitePath: path,
+    sqlite,
     close: () => db.destroy(),
   };
 }

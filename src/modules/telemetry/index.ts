@@ -56,8 +56,7 @@ export const telemetryModule = defineModule<TelemetryService>({
       registers: [core.metrics],
     });
     const store = createMetricStore({
-      db: core.db,
-      dialect: core.database.dialect,
+      database: core.database,
       now: () => core.clock.now(),
       rejectedSeries,
       ...options,

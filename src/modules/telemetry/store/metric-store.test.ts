@@ -17,8 +17,7 @@ describe.each(DIALECTS)('metric store on %s', (dialect) => {
   async function open(clock: FakeClock, overrides: Partial<MetricStoreOptions> = {}) {
     database = await openTestDatabase(dialect, [{ module: 'telemetry', migrations: telemetryMigrations }]);
     return createMetricStore({
-      db: database.db,
-      dialect,
+      database: database!,
       now: () => clock.now(),
       maxSeriesPerMetric: 100,
       retentionMs: 15 * 24 * HOUR,

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Counter } from 'prom-client';
-import { type Db, type DialectName, transaction } from '../../../core/db/database.js';
+import { bulkInsertIgnore } from '../../../core/db/bulk.js';
+import { type Database, type Db, transaction } from '../../../core/db/database.js';
 import { isStaleMarker, type LabelMatcher, type Labels, type RawSeries, type Sample, type SeriesSource } from '../contracts.js';
 import { matcherPredicate } from '../promql/labels.js';
 import type { TelemetryRollupsTable } from '../telemetry.tables.js';
 
 export interface MetricStoreOptions {
-  db: Db;
-  dialect: DialectName;
+  database: Database;
   now: () => number;
   /** Most series one metric name may have; new series beyond it are rejected. */
   maxSeriesPerMetric: number;
@@ -39,7 +39,16 @@ export interface MetricStore extends SeriesSource {
   rollup(): Promise<number>;
 }
 
-const SAMPLE_CHUNK = 500;
+const SAMPLES_BULK = {
+  table: 'telemetry_samples',
+  columns: [
+    { name: 'series_id', type: 'bigint' },
+    { name: 't', type: 'bigint' },
+    { name: 'v', type: 'double precision' },
+    { name: 'stale', type: 'smallint' },
+  ],
+  conflict: ['series_id', 't'],
+} as const satisfies Parameters<typeof bulkInsertIgnore>[2];
 const ID_CHUNK = 500;
 const LAST_SEEN_REFRESH_MS = 3_600_000;
 const MINUTE = 60_000;
@@ -78,7 +87,7 @@ interface KnownSeries {
  * multi-row insert per 500 samples and a read is one range scan per 500 series.
  */
 export function createMetricStore(options: MetricStoreOptions): MetricStore {
-  const { db } = options;
+  const db = options.database.db;
   const known = new Map<string, KnownSeries>();
   const labelsById = new Map<number, Labels>();
   const seriesPerMetric = new Map<string, number>();
@@ -153,7 +162,7 @@ export function createMetricStore(options: MetricStoreOptions): MetricStore {
     for (let i = 0; i < samples.length; i++) if (!known.has(keys[i]!)) missing.set(keys[i]!, samples[i]!.labels);
     if (missing.size) await resolve(missing, now, result);
 
-    const rows: { series_id: number; t: number; v: number | null; stale: number }[] = [];
+    const rows: [number, number, number | null, number][] = [];
     const touched: number[] = [];
     for (let i = 0; i < samples.length; i++) {
       const series = known.get(keys[i]!);
@@ -163,7 +172,7 @@ export function createMetricStore(options: MetricStoreOptions): MetricStore {
       }
       const { value } = samples[i]!;
       const stale = samples[i]!.stale === true || isStaleMarker(value);
-      rows.push({ series_id: series.id, t: Math.round(samples[i]!.t ?? at), v: Number.isNaN(value) ? null : value, stale: stale ? 1 : 0 });
+      rows.push([series.id, Math.round(samples[i]!.t ?? at), Number.isNaN(value) ? null : value, stale ? 1 : 0]);
       if (now - series.lastSeenWritten > LAST_SEEN_REFRESH_MS) {
         series.lastSeenWritten = now;
         touched.push(series.id);
@@ -171,16 +180,9 @@ export function createMetricStore(options: MetricStoreOptions): MetricStore {
     }
     if (!rows.length) return result;
     await transaction(db, async (tx) => {
-      for (const part of chunks(rows, SAMPLE_CHUNK)) {
-        const inserted = await tx
-          .insertInto('telemetry_samples')
-          .values(part)
-          .onConflict((oc) => oc.columns(['series_id', 't']).doNothing())
-          .executeTakeFirst();
-        const n = Number(inserted.numInsertedOrUpdatedRows ?? 0);
-        result.accepted += n;
-        result.duplicates += part.length - n;
-      }
+      const inserted = await bulkInsertIgnore(options.database, tx, SAMPLES_BULK, rows);
+      result.accepted += inserted;
+      result.duplicates += rows.length - inserted;
       for (const part of chunks([...new Set(touched)], ID_CHUNK)) {
         await tx.updateTable('telemetry_series').set({ last_seen: now }).where('id', 'in', part).execute();
       }
@@ -298,7 +300,7 @@ async function allSeriesIds(db: Db): Promise<number[]> {
 }
 
 async function prune(options: MetricStoreOptions) {
-  const { db } = options;
+  const db = options.database.db;
   const now = options.now();
   const sampleCutoff = now - options.retentionMs;
   const rollupCutoff = now - options.rollupRetentionMs;
@@ -315,7 +317,7 @@ async function prune(options: MetricStoreOptions) {
 }
 
 async function rollup(options: MetricStoreOptions): Promise<number> {
-  const { db } = options;
+  const db = options.database.db;
   const upTo = Math.floor((options.now() - ROLLUP_LAG_MS) / MINUTE) * MINUTE;
   const state = await db.selectFrom('telemetry_rollup_state').select('rolled_until').where('id', '=', 1).executeTakeFirstOrThrow();
   // A new store starts rolling up from now on; history older than that stays raw until pruned.
