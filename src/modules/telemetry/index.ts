@@ -5,6 +5,7 @@ import type { RuntimeApi } from '../runtime/index.js';
 import { ingestRoutes } from './http/ingest.routes.js';
 import { prometheusApiRoutes } from './http/prometheus-api.routes.js';
 import { MetricsProviderSpec, ServiceMetricsSection } from './providers/provider.schema.js';
+import { RouterMetrics } from './scrape/router-metrics.js';
 import { ScrapeSection } from './scrape/scrape.schema.js';
 import { Scraper } from './scrape/scraper.js';
 import { scrapeTargets } from './scrape/targets.js';
@@ -106,6 +107,20 @@ export const telemetryModule = defineModule<TelemetryService>({
         const now = core.clock.now();
         if (!targets || now - targets.at >= TARGETS_REFRESH_MS) targets = { at: now, list: await scrapeTargets(core, runtime) };
         await scraper.tick(targets.list);
+      },
+    });
+    // The agents' router traffic, as reported to the runtime, becomes series like any scrape.
+    const routerMetrics = new RouterMetrics(runtime);
+    core.jobs.recurring({
+      id: 'telemetry.router-metrics',
+      scope: 'global',
+      schedule: { every: 15_000 },
+      async run() {
+        const services = (await core.resources.list<{ runtime?: unknown }>('Service'))
+          .filter((s) => s.spec.runtime)
+          .map((s) => s.metadata.name);
+        const samples = await routerMetrics.collect(services, core.clock.now());
+        if (samples.length) await store.write(samples);
       },
     });
     core.jobs.recurring({
