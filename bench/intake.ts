@@ -50,7 +50,14 @@ function webhookBody(g: number): string {
 
 function postableBody(g: number): string {
   const endsAt = new Date(Date.now() + 3_600_000).toISOString();
-  return JSON.stringify(Array.from({ length: ALERTS_PER_GROUP }, (_, a) => ({ labels: labelsOf(g, a), annotations: { summary: `bench group ${g}` }, startsAt, endsAt })));
+  return JSON.stringify(
+    Array.from({ length: ALERTS_PER_GROUP }, (_, a) => ({
+      labels: labelsOf(g, a),
+      annotations: { summary: `bench group ${g}` },
+      startsAt,
+      endsAt,
+    })),
+  );
 }
 
 function row(target: string, r: autocannon.Result): Record<string, string | number> {
@@ -113,12 +120,22 @@ spec: { service: bench, type: alertmanager }
     );
     am = spawn(
       ALERTMANAGER,
-      [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'am')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='],
+      [
+        `--config.file=${join(dir, 'alertmanager.yml')}`,
+        `--storage.path=${join(dir, 'am')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=',
+      ],
       { stdio: 'ignore' },
     );
-    await waitFor('Alertmanager ready', async () => (await fetch(`http://127.0.0.1:${port}/-/ready`).catch(() => undefined))?.ok === true, 20_000);
+    await waitFor(
+      'Alertmanager ready',
+      async () => (await fetch(`http://127.0.0.1:${port}/-/ready`).catch(() => undefined))?.ok === true,
+      20_000,
+    );
     const amBodies = Array.from({ length: GROUPS }, (_, g) => postableBody(g));
-    for (const body of amBodies) await fetch(`http://127.0.0.1:${port}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    for (const body of amBodies)
+      await fetch(`http://127.0.0.1:${port}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     let m = 0;
     const peer = await load({
       url: `http://127.0.0.1:${port}/api/v2/alerts`,
@@ -130,7 +147,10 @@ spec: { service: bench, type: alertmanager }
     });
 
     const rows = [row('opsdeck (SQLite): Alertmanager webhook, dedup path', opsdeck), row('Alertmanager 0.25: POST /api/v2/alerts', peer)];
-    rows.push({ target: 'ratio opsdeck / Alertmanager', 'requests/s': Number((opsdeck.requests.average / peer.requests.average).toFixed(2)) });
+    rows.push({
+      target: 'ratio opsdeck / Alertmanager',
+      'requests/s': Number((opsdeck.requests.average / peer.requests.average).toFixed(2)),
+    });
     return {
       name: 'intake',
       rows,

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { catalogModule } from '../modules/catalog/index.js';
 import { deliveryModule, type RolloutView } from '../modules/delivery/index.js';
 import { runtimeModule, type VersionView } from '../modules/runtime/index.js';
+import { telemetryModule } from '../modules/telemetry/index.js';
 import { startTestServer, type TestServer } from '../testing/server.js';
 
 // deploy and rollout commands as users run them: bin/opsdeck in a child process against a real
@@ -75,7 +76,7 @@ describe('opsdeck deploy and rollout against a running server', () => {
     );
 
   beforeAll(async () => {
-    server = await startTestServer({ modules: [catalogModule, runtimeModule, deliveryModule] });
+    server = await startTestServer({ modules: [catalogModule, runtimeModule, telemetryModule, deliveryModule] });
     const team = { apiVersion: 'opsdeck.dev/v1', kind: 'Team', metadata: { name: 'web' }, spec: { members: [] } };
     const service = {
       apiVersion: 'opsdeck.dev/v1',

@@ -4,6 +4,7 @@ import type { Logger } from '../../core/logger.js';
 import type { Core, RouteDefinition } from '../../core/module.js';
 import type { CatalogApi } from '../catalog/index.js';
 import type { RuntimeApi } from '../runtime/index.js';
+import type { TelemetryApi } from '../telemetry/index.js';
 
 /**
  * The delivery module's internal contracts: analysis (analysis/), rollouts (rollouts/), and
@@ -13,6 +14,8 @@ export interface DeliveryContext {
   core: Core;
   catalog: CatalogApi;
   runtime: RuntimeApi;
+  /** PromQL for analysis metrics (provider.promql). */
+  telemetry: TelemetryApi;
   logger: Logger;
   /** Routes collected from the parts; index.ts registers them. */
   route(definition: RouteDefinition): void;

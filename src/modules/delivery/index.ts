@@ -1,6 +1,7 @@
 import { defineModule } from '../../core/module.js';
 import type { CatalogApi } from '../catalog/index.js';
 import type { RuntimeApi } from '../runtime/index.js';
+import type { TelemetryApi } from '../telemetry/index.js';
 import { analysisMigrations, analysisTemplateKind, setupAnalysis } from './analysis/index.js';
 import type { AnalysisService, DeliveryContext, FreezeService } from './contracts.js';
 import { doraMigrations, setupDora } from './dora/index.js';
@@ -36,13 +37,14 @@ export interface DeliveryApi {
  */
 export const deliveryModule = defineModule<DeliveryApi>({
   id: 'delivery',
-  deps: ['catalog', 'runtime'],
+  deps: ['catalog', 'runtime', 'telemetry'],
   migrations: [...rolloutsMigrations, ...analysisMigrations, ...freezesMigrations, ...pipelinesMigrations, ...doraMigrations],
   async setup(mctx) {
     const ctx: DeliveryContext = {
       core: mctx.core,
       catalog: mctx.deps.catalog as CatalogApi,
       runtime: mctx.deps.runtime as RuntimeApi,
+      telemetry: mctx.deps.telemetry as TelemetryApi,
       logger: mctx.logger,
       route: (definition) => mctx.route(definition),
     };

@@ -33,7 +33,7 @@ export interface MetricSummary extends MetricState {
   name: string;
   template: string;
   dryRun: boolean;
-  provider: 'runtime' | 'judge';
+  provider: 'runtime' | 'judge' | 'promql';
 }
 
 export interface AnalysisRunDetails extends AnalysisRunView {

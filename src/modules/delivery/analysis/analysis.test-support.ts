@@ -6,6 +6,7 @@ import { startTestServer, type TestServer } from '../../../testing/server.js';
 import { type CatalogApi, catalogModule } from '../../catalog/index.js';
 import { type RuntimeApi, runtimeModule } from '../../runtime/index.js';
 import { apply, createToken, json, postReport, report, serviceDoc, TEAM } from '../../runtime/runtime.test-support.js';
+import { type TelemetryApi, telemetryModule } from '../../telemetry/index.js';
 import type { AnalysisService, DeliveryContext } from '../contracts.js';
 import type { AnalysisRunDetails } from './analysis.service.js';
 import { analysisMigrations, analysisTemplateKind, setupAnalysis } from './index.js';
@@ -15,7 +16,7 @@ import { analysisMigrations, analysisTemplateKind, setupAnalysis } from './index
 
 export const analysisModule = defineModule<AnalysisService>({
   id: 'delivery',
-  deps: ['catalog', 'runtime'],
+  deps: ['catalog', 'runtime', 'telemetry'],
   migrations: analysisMigrations,
   setup(ctx) {
     ctx.core.resources.register(analysisTemplateKind);
@@ -23,6 +24,7 @@ export const analysisModule = defineModule<AnalysisService>({
       core: ctx.core,
       catalog: ctx.deps.catalog as CatalogApi,
       runtime: ctx.deps.runtime as RuntimeApi,
+      telemetry: ctx.deps.telemetry as TelemetryApi,
       logger: ctx.logger,
       route: ctx.route,
     };
@@ -38,7 +40,13 @@ export interface AnalysisHarness {
 
 /** A server with catalog, runtime and analysis; API role only, so jobs run when the test says (runDue). */
 export async function startAnalysisServer(dialect: DialectName, clock: FakeClock, store?: TestServer['store']): Promise<AnalysisHarness> {
-  const server = await startTestServer({ dialect, clock, role: 'api', store, modules: [catalogModule, runtimeModule, analysisModule] });
+  const server = await startTestServer({
+    dialect,
+    clock,
+    role: 'api',
+    store,
+    modules: [catalogModule, runtimeModule, telemetryModule, analysisModule],
+  });
   const analysis = server.modules.delivery as AnalysisService;
   const agentToken = await createToken(server, `agent-${Math.random().toString(36).slice(2, 8)}`, 'agent');
   if (!store) {

@@ -171,7 +171,10 @@ describe.each(DIALECTS)('analysis runs on %s', (dialect) => {
     ]);
     const none = await apply(h.server, template('none', { metrics: [{ name: 'c', interval: '10s', provider: {} }] }));
     expect(((await none.json()) as typeof body).error.details.issues).toEqual([
-      expect.objectContaining({ pointer: '/spec/metrics/0/provider', message: "must name exactly one provider: 'runtime' or 'judge'" }),
+      expect.objectContaining({
+        pointer: '/spec/metrics/0/provider',
+        message: "must name exactly one provider: 'runtime', 'judge' or 'promql'",
+      }),
     ]);
   });
 
@@ -247,6 +250,66 @@ describe.each(DIALECTS)('analysis runs on %s', (dialect) => {
       status: 404,
       message: expect.stringContaining("AnalysisTemplate 'nope' does not exist; known: builtin, errors, needs-arg"),
     });
+  });
+
+  it('measures a business metric with PromQL from the telemetry store (seed 001: business metric drop > 5%)', async () => {
+    const bad = await apply(
+      h.server,
+      template('orders-broken', {
+        metrics: [
+          { name: 'orders', interval: '10s', provider: { promql: { query: 'sum(rate(orders_total{version="{{args.nope}}"}[1m])' } } },
+        ],
+      }),
+    );
+    expect(bad.status).toBe(400);
+    const unparsable = await apply(
+      h.server,
+      template('orders-syntax', {
+        metrics: [{ name: 'orders', interval: '10s', provider: { promql: { query: 'sum(rate(orders_total[1m])' } } }],
+      }),
+    );
+    expect(unparsable.status).toBe(400);
+    expect(JSON.stringify(await unparsable.json())).toContain('/spec/metrics/0/provider/promql/query');
+
+    const res = await apply(
+      h.server,
+      template('orders', {
+        metrics: [
+          {
+            name: 'orders-vs-stable',
+            interval: '10s',
+            count: 1,
+            successCondition: 'result >= 0.95',
+            failureCondition: 'result < 0.95',
+            provider: {
+              promql: {
+                query: 'sum(rate(orders_total{version="{{args.canary}}"}[1m])) / sum(rate(orders_total{version="{{args.stable}}"}[1m]))',
+              },
+            },
+          },
+        ],
+      }),
+    );
+    expect(res.status, JSON.stringify(await res.json())).toBe(200);
+    // The canary takes 10% fewer orders per second than the stable.
+    const telemetry = h.server.modules.telemetry as {
+      write(samples: { labels: Record<string, string>; value: number; t: number }[]): Promise<unknown>;
+    };
+    const now = clock.now();
+    const samples = [];
+    for (let i = -12; i <= 12; i++) {
+      const t = now + i * 5000;
+      samples.push({ labels: { __name__: 'orders_total', version: '1.0.0' }, value: 1000 + (i + 12) * 50, t });
+      samples.push({ labels: { __name__: 'orders_total', version: '1.1.0' }, value: 1000 + (i + 12) * 45, t });
+    }
+    await telemetry.write(samples);
+    const run = await start({ rolloutId: 'rol_biz', templates: ['orders'] });
+    const done = await drive(h, clock, run.id, { steps: 3, stepMs: 10_000 });
+    expect(done.phase).toBe('Failed');
+    const decision = done.decisions[0]!;
+    expect(decision.verdict).toBe('Failed');
+    expect(Number(decision.values.result)).toBeCloseTo(0.9, 6);
+    expect(decision.reason).toMatch(/version="1\.1\.0".*was 0\.9.*failureCondition 'result < 0\.95' met: Failed$/);
   });
 
   it('terminates a background run: pending measurements cancelled, the phase from what was measured, no completion event', async () => {

@@ -38,7 +38,14 @@ export function registerMeasureJob(ctx: DeliveryContext): void {
     if (before?.phase !== 'Running' || before.count >= seq) return;
 
     const now = core.clock.now();
-    const result = await measure({ runtime: ctx.runtime, service: run.service, runStartedAt: run.startedAt, metric, now });
+    const result = await measure({
+      runtime: ctx.runtime,
+      telemetry: ctx.telemetry,
+      service: run.service,
+      runStartedAt: run.startedAt,
+      metric,
+      now,
+    });
 
     await core.db.transaction().execute(async (tx) => {
       const locked = await getRun(tx, runId, core.database.dialect);

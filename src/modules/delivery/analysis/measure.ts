@@ -1,4 +1,5 @@
 import { histogramQuantile, type RuntimeApi, type TrafficTotal } from '../../runtime/index.js';
+import type { TelemetryApi } from '../../telemetry/index.js';
 import type { Decision } from '../contracts.js';
 import { compileCondition, type Value } from './evaluate.js';
 import { errorsOf, judge } from './judge.js';
@@ -13,6 +14,8 @@ export interface Measured {
 
 export interface MeasureInput {
   runtime: RuntimeApi;
+  /** PromQL metrics' source; absent in setups without the telemetry module. */
+  telemetry?: TelemetryApi;
   service: string;
   /** The judge compares traffic since the run started: one growing sample, as its sequential test needs. */
   runStartedAt: number;
@@ -23,7 +26,10 @@ export interface MeasureInput {
 /** Takes one measurement of a metric; a failing provider gives an Error measurement, never a throw. */
 export async function measure(input: MeasureInput): Promise<Measured> {
   try {
-    return input.metric.provider.type === 'judge' ? await measureJudge(input) : await measureRuntime(input);
+    const type = input.metric.provider.type;
+    if (type === 'judge') return await measureJudge(input);
+    if (type === 'promql') return await measurePromql(input);
+    return await measureRuntime(input);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     return {
@@ -131,6 +137,47 @@ async function measureRuntime({ runtime, service, metric, now }: MeasureInput): 
       samples: { requests },
       ...(threshold ? { threshold } : {}),
       reason: `${query} of ${service}@${version} over the last ${windowText(windowMs)} was ${result === null ? 'n/a' : String(result)} (${requests.toLocaleString('en-US')} requests): ${message}: ${phase}`,
+    },
+  };
+}
+
+/** One PromQL value: a scalar, or a vector of exactly one series (anything else is an Error measurement). */
+async function measurePromql({ telemetry, metric, now }: MeasureInput): Promise<Measured> {
+  if (metric.provider.type !== 'promql') throw new Error('not a promql metric');
+  if (!telemetry) throw new Error('the telemetry module is not running');
+  const { query, metricsProvider } = metric.provider;
+  const data = await telemetry.query({ query, time: now, ...(metricsProvider ? { provider: metricsProvider } : {}) });
+  let result: number | null;
+  if (data.resultType === 'scalar') result = Number(data.result[1]);
+  else if (data.resultType === 'vector') {
+    if (data.result.length > 1) throw new Error(`the query returned ${data.result.length} series; aggregate it to one (e.g. sum(...))`);
+    result = data.result.length ? Number(data.result[0]!.value[1]) : null;
+  } else throw new Error(`the query returned a ${data.resultType}; it must return a scalar or one series`);
+  if (result !== null && Number.isNaN(result)) result = null;
+  const conditions = {
+    ...(metric.successCondition === undefined ? {} : { success: compileCondition(metric.successCondition) }),
+    ...(metric.failureCondition === undefined ? {} : { failure: compileCondition(metric.failureCondition) }),
+  };
+  let { phase, message } = evaluateConditions(conditions, { result, args: metric.args });
+  if (phase === 'Error' && result === null) {
+    phase = 'Inconclusive';
+    message = `the query returned no data, so ${message.replace(/^cannot evaluate the condition: /, 'the condition cannot be evaluated: ')}`;
+  }
+  const threshold = [
+    metric.successCondition === undefined ? undefined : `successCondition: ${metric.successCondition}`,
+    metric.failureCondition === undefined ? undefined : `failureCondition: ${metric.failureCondition}`,
+  ]
+    .filter(Boolean)
+    .join('; ');
+  return {
+    outcome: phase,
+    decision: {
+      at: now,
+      metric: metric.name,
+      verdict: phase,
+      values: { result, query },
+      ...(threshold ? { threshold } : {}),
+      reason: `${query} was ${result === null ? 'n/a' : String(result)}${metricsProvider ? ` (from ${metricsProvider})` : ''}: ${message}: ${phase}`,
     },
   };
 }

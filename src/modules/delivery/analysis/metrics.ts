@@ -22,6 +22,7 @@ export interface ResolvedMetric {
   args: Record<string, string>;
   provider:
     | { type: 'runtime'; query: RuntimeQuery; version: string; windowMs: number }
+    | { type: 'promql'; query: string; metricsProvider?: string }
     | { type: 'judge'; options: JudgeOptions; canary: string; stable: string; critical: boolean };
 }
 
@@ -136,7 +137,19 @@ export function resolveMetric(template: string, metric: AnalysisMetric, args: Re
       },
     };
   }
-  if (!judge) bad(`${at}/provider`, "must name one provider: 'runtime' or 'judge'");
+  if (metric.provider.promql) {
+    const p = metric.provider.promql;
+    return {
+      ...base,
+      limits,
+      provider: {
+        type: 'promql',
+        query: resolveText(p.query, args, `${at}/provider/promql/query`),
+        ...(p.metricsProvider ? { metricsProvider: p.metricsProvider } : {}),
+      },
+    };
+  }
+  if (!judge) bad(`${at}/provider`, "must name one provider: 'runtime', 'judge' or 'promql'");
   const { check, canary, stable, critical, noDataLimit, ...given } = judge;
   const isCritical = critical ?? check === 'errorRatio';
   return {

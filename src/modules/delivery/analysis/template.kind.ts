@@ -1,5 +1,6 @@
 import type { FieldIssue } from '../../../core/errors.js';
 import type { KindDefinition, ResourceDocument } from '../../../core/resources/resources.js';
+import { checkPromql } from '../../telemetry/index.js';
 import { compileCondition } from './evaluate.js';
 import { ParseError } from './expression.js';
 import { type AnalysisTemplateSpec, AnalysisTemplateSpec as AnalysisTemplateSpecSchema, BUILTIN_ARGS } from './template.schema.js';
@@ -62,14 +63,20 @@ export function templateIssues(doc: ResourceDocument<AnalysisTemplateSpec>): Fie
         issues.push({ pointer: `${at}/${field}`, message: `does not parse: ${err.message}` });
       }
     }
-    const { runtime, judge } = metric.provider;
-    if (Boolean(runtime) === Boolean(judge)) {
-      issues.push({ pointer: `${at}/provider`, message: "must name exactly one provider: 'runtime' or 'judge'" });
+    const { runtime, judge, promql } = metric.provider;
+    if ([runtime, judge, promql].filter(Boolean).length !== 1) {
+      issues.push({ pointer: `${at}/provider`, message: "must name exactly one provider: 'runtime', 'judge' or 'promql'" });
+    }
+    if (promql) {
+      // Placeholders stand for label values; with them filled in, the query must parse for the built-in store.
+      const problem = promql.metricsProvider ? undefined : checkPromql(promql.query.replace(/\{\{[^}]*\}\}/g, 'x'));
+      if (problem) issues.push({ pointer: `${at}/provider/promql/query`, message: problem.message });
     }
     const refs: [string, string | undefined][] = [
       ['runtime/version', runtime?.version],
       ['judge/canary', judge?.canary],
       ['judge/stable', judge?.stable],
+      ['promql/query', promql?.query],
     ];
     for (const [path, value] of refs) {
       if (value === undefined) continue;

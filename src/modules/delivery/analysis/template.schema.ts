@@ -48,6 +48,14 @@ export const JudgeProvider = Type.Object({
   noDataLimit: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
 });
 
+/** A PromQL query to the telemetry module (built-in store or a MetricsProvider): one number per measurement. */
+export const PromqlProvider = Type.Object({
+  /** May use {{args.name}}, e.g. `sum(rate(orders_total{version="{{args.canary}}"}[5m]))`. Must return a scalar or one series. */
+  query: Type.String({ minLength: 1, maxLength: 10_000 }),
+  /** A MetricsProvider name; the built-in store by default. */
+  metricsProvider: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
+});
+
 export const AnalysisMetric = Type.Object({
   name: Type.String({ pattern: METRIC_NAME_PATTERN, maxLength: 63, errorMessage: "must be lower-case letters, digits and '-'" }),
   interval: Duration,
@@ -62,7 +70,11 @@ export const AnalysisMetric = Type.Object({
   /** Measured and recorded, but never affects the run's phase. */
   dryRun: Type.Optional(Type.Boolean()),
   /** Exactly one of the sections (checked by the kind's validate, so schema errors point inside the section). */
-  provider: Type.Object({ runtime: Type.Optional(RuntimeProvider), judge: Type.Optional(JudgeProvider) }),
+  provider: Type.Object({
+    runtime: Type.Optional(RuntimeProvider),
+    judge: Type.Optional(JudgeProvider),
+    promql: Type.Optional(PromqlProvider),
+  }),
 });
 export type AnalysisMetric = Static<typeof AnalysisMetric>;
 

@@ -6,6 +6,7 @@ import type { FakeClock } from '../../../core/clock.js';
 import { startTestServer, type TestServer } from '../../../testing/server.js';
 import { catalogModule } from '../../catalog/index.js';
 import { runtimeModule, type VersionView } from '../../runtime/index.js';
+import { telemetryModule } from '../../telemetry/index.js';
 import { type DeliveryApi, deliveryModule } from '../index.js';
 
 // Shared by the freezes, pipelines and DORA tests: a server with catalog, runtime and the whole
@@ -35,7 +36,7 @@ export async function startDeliveryServer(options: {
     dialect: options.dialect,
     clock: options.clock,
     store: options.store,
-    modules: [catalogModule, runtimeModule, deliveryModule],
+    modules: [catalogModule, runtimeModule, telemetryModule, deliveryModule],
   });
 }
 

@@ -6,6 +6,7 @@ import type { DomainEvent } from '../../../core/events/events.js';
 import { startTestServer, type TestServer } from '../../../testing/server.js';
 import { catalogModule } from '../../catalog/index.js';
 import { runtimeModule, type VersionView } from '../../runtime/index.js';
+import { telemetryModule } from '../../telemetry/index.js';
 import { deliveryModule } from '../index.js';
 import type { RolloutView } from './views.js';
 
@@ -90,7 +91,7 @@ export class Harness {
     clock: FakeClock,
     restart?: { store: TestServer['store']; agentToken: string },
   ): Promise<Harness> {
-    const modules = [catalogModule, runtimeModule, deliveryModule];
+    const modules = [catalogModule, runtimeModule, telemetryModule, deliveryModule];
     const server = await startTestServer({ dialect, clock, store: restart?.store, role: 'api', modules });
     const h = new Harness(server, clock);
     if (restart) h.agentToken = restart.agentToken;
