@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../modules/delivery/pipelines/delivery.test-support.js';
 import { startTestServer, type TestServer } from '../testing/server.js';
@@ -61,6 +64,50 @@ spec: { service: feed, type: generic }
       expect((await runCli(server.env, 'alerts', 'resolve', id!)).stdout).toBe(`${id} resolved\n`);
       expect((await runCli(server.env, 'alerts')).stderr).toBe('no open alert groups\n');
       expect((await runCli(server.env, 'alerts', '--state', 'resolved', '-o', 'json')).stdout).toContain(id!);
+    });
+
+    it('imports a Prometheus rule file as AlertRule resources, as is, and refuses recording rules naming them', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'opsdeck-rules-'));
+      const file = join(dir, 'rules.yml');
+      writeFileSync(
+        file,
+        `groups:
+  - name: Feed SLOs
+    interval: 30s
+    rules:
+      - alert: FeedHighErrorRatio
+        expr: sum(rate(http_requests_total{code=~"5.."}[5m])) / sum(rate(http_requests_total[5m])) > 0.01
+        for: 2m
+        labels: { severity: page }
+        annotations: { summary: "feed errors at {{ $value | humanizePercentage }}" }
+  - name: feed-latency
+    rules:
+      - alert: FeedSlow
+        expr: histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m]))) > 0.5
+`,
+      );
+      const imported = await runCli(server.env, 'rules', 'import', file, '--service', 'feed');
+      expect(imported.stderr).toBe('');
+      expect(imported.stdout).toBe('AlertRule/feed-slos created\nAlertRule/feed-latency created\n');
+      const rules = (await (await server.request('/api/v1/rules')).json()) as {
+        data: { groups: { name: string; interval: number; rules: { name: string; duration: string }[] }[] };
+      };
+      expect(rules.data.groups.map((g) => [g.name, g.interval, g.rules.map((r) => [r.name, r.duration])])).toEqual([
+        ['feed-latency', 15, [['FeedSlow', '0s']]],
+        ['feed-slos', 30, [['FeedHighErrorRatio', '2m']]],
+      ]);
+
+      const recording = await server.request('/api/v1/rules/import', {
+        method: 'POST',
+        json: { groups: [{ name: 'rec', rules: [{ record: 'job:errors:rate5m', expr: 'sum(rate(x[5m]))' }] }] },
+      });
+      expect(recording.status).toBe(400);
+      expect(JSON.stringify(await recording.json())).toContain('/groups/0/rules/0/record');
+      const broken = await server.request('/api/v1/rules/import', {
+        method: 'POST',
+        json: { groups: [{ name: 'broken', rules: [{ alert: 'X', expr: 'sum(' }] }] },
+      });
+      expect(broken.status).toBe(400);
     });
 
     it('adds, lists and expires silences', async () => {

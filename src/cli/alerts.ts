@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
 import type { GroupView } from '../modules/alerting/groups/groups.routes.js';
 import type { IntegrationUrl } from '../modules/alerting/integrations/integrations.routes.js';
 import type { SilenceView } from '../modules/alerting/silences/silences.js';
@@ -157,5 +159,33 @@ export function registerSilenceCommands(program: Command, cli: Cli): void {
     .action(async (id: string, _opts: unknown, command: Command) => {
       await cli.client(command).delete(`/api/v1/silences/${encodeURIComponent(id)}`);
       cli.out(`${id} expired`);
+    });
+}
+
+/** `opsdeck rules import FILE`: a Prometheus rule file as AlertRule resources. */
+export function registerRulesCommands(program: Command, cli: Cli): void {
+  program
+    .command('rules')
+    .description('alert rules')
+    .command('import')
+    .description('apply a Prometheus rule file (groups: [...]) as AlertRule resources, one per group')
+    .argument('<file>', 'the rule file (YAML)')
+    .option('--service <service>', 'the service the alerts concern')
+    .option('--provider <name>', 'a MetricsProvider to evaluate them against (default: the built-in store)')
+    .action(async (file: string, opts: { service?: string; provider?: string }, command: Command) => {
+      let rules: unknown;
+      try {
+        rules = parseYaml(await readFile(file, 'utf8'));
+      } catch (err) {
+        throw new CliError(`cannot read ${file}: ${(err as Error).message}`, EXIT_USAGE);
+      }
+      const query = new URLSearchParams({
+        ...(opts.service ? { service: opts.service } : {}),
+        ...(opts.provider ? { provider: opts.provider } : {}),
+      });
+      const { items } = await cli
+        .client(command)
+        .post<{ items: { kind: string; name: string; action: string }[] }>(`/api/v1/rules/import${query.size ? `?${query}` : ''}`, rules);
+      for (const r of items) cli.out(`${r.kind}/${r.name} ${r.action}`);
     });
 }

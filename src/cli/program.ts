@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerAgentCommand } from './agent.js';
-import { registerAlertCommands, registerSilenceCommands } from './alerts.js';
+import { registerAlertCommands, registerRulesCommands, registerSilenceCommands } from './alerts.js';
 import { registerApplyCommands } from './apply.js';
 import { registerAuditCommands } from './audit.js';
 import { registerChangesCommands } from './changes.js';
@@ -56,6 +56,7 @@ export function buildProgram(cli: Cli): Command {
   registerFreezeCommands(program, cli);
   registerAlertCommands(program, cli);
   registerSilenceCommands(program, cli);
+  registerRulesCommands(program, cli);
   registerDoraCommand(program, cli);
   registerChangesCommands(program, cli);
   registerEventsCommands(program, cli);

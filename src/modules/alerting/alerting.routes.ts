@@ -1,8 +1,11 @@
 import { Type } from '@sinclair/typebox';
+import { parse as parseYaml } from 'yaml';
+import { validationFailed } from '../../core/errors.js';
 import type { Core, RouteDefinition } from '../../core/module.js';
 import type { AlertingAlertsTable, AlertState } from './alerting.tables.js';
 import { groupIntervalMs, ruleId } from './rules/evaluate.js';
 import { ALERT_RULE_KIND, type AlertRuleSpec } from './rules/rule.schema.js';
+import { ruleFileDocuments } from './rules/rule-file.js';
 
 export interface AlertView {
   id: string;
@@ -39,6 +42,31 @@ export function alertingRoutes(core: Core): RouteDefinition[] {
     return (await q.execute()).map(view);
   };
   return [
+    {
+      method: 'POST',
+      url: '/api/v1/rules/import',
+      access: 'deployer',
+      operationId: 'importPrometheusRules',
+      summary: 'Apply a Prometheus rule file (groups: [...]) as AlertRule resources, one per group',
+      tags: ['alerting'],
+      schema: { querystring: Type.Object({ service: Type.Optional(Type.String()), provider: Type.Optional(Type.String()) }) },
+      async handler(request) {
+        const { service, provider } = request.query as { service?: string; provider?: string };
+        let file: unknown = request.body;
+        if (typeof file === 'string') {
+          try {
+            file = parseYaml(file);
+          } catch (err) {
+            const message = `the rule file is not YAML: ${(err as Error).message}`;
+            throw validationFailed(message, [{ pointer: '', message }]);
+          }
+        }
+        const { documents, issues } = ruleFileDocuments(file, { ...(service ? { service } : {}), ...(provider ? { provider } : {}) });
+        if (issues.length)
+          throw validationFailed(`${issues.length} problem${issues.length === 1 ? '' : 's'} in the rule file; nothing was applied`, issues);
+        return { items: await core.resources.apply({ documents }, request.actor) };
+      },
+    },
     {
       method: 'GET',
       url: '/api/v1/alerting/alerts',
