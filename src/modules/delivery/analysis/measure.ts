@@ -110,23 +110,8 @@ async function measureRuntime({ runtime, service, metric, now }: MeasureInput): 
   const traffic = (await runtime.traffic(service, { from: now - windowMs, to: now })).find((t) => t.version === version);
   const result = queryValue(query, traffic, windowMs);
   const requests = traffic?.requests ?? 0;
-  const conditions = {
-    ...(metric.successCondition === undefined ? {} : { success: compileCondition(metric.successCondition) }),
-    ...(metric.failureCondition === undefined ? {} : { failure: compileCondition(metric.failureCondition) }),
-  };
-  const scope: Record<string, Value> = { result, args: metric.args };
-  let { phase, message } = evaluateConditions(conditions, scope);
   // No traffic is not a provider failure: the measurement cannot tell either way.
-  if (phase === 'Error' && result === null) {
-    phase = 'Inconclusive';
-    message = `no requests to ${version} in the window, so ${message.replace(/^cannot evaluate the condition: /, 'the condition cannot be evaluated: ')}`;
-  }
-  const threshold = [
-    metric.successCondition === undefined ? undefined : `successCondition: ${metric.successCondition}`,
-    metric.failureCondition === undefined ? undefined : `failureCondition: ${metric.failureCondition}`,
-  ]
-    .filter(Boolean)
-    .join('; ');
+  const { phase, message, threshold } = conditionsOutcome(metric, result, `no requests to ${version} in the window`);
   return {
     outcome: phase,
     decision: {
@@ -154,21 +139,7 @@ async function measurePromql({ telemetry, metric, now }: MeasureInput): Promise<
     result = data.result.length ? Number(data.result[0]!.value[1]) : null;
   } else throw new Error(`the query returned a ${data.resultType}; it must return a scalar or one series`);
   if (result !== null && Number.isNaN(result)) result = null;
-  const conditions = {
-    ...(metric.successCondition === undefined ? {} : { success: compileCondition(metric.successCondition) }),
-    ...(metric.failureCondition === undefined ? {} : { failure: compileCondition(metric.failureCondition) }),
-  };
-  let { phase, message } = evaluateConditions(conditions, { result, args: metric.args });
-  if (phase === 'Error' && result === null) {
-    phase = 'Inconclusive';
-    message = `the query returned no data, so ${message.replace(/^cannot evaluate the condition: /, 'the condition cannot be evaluated: ')}`;
-  }
-  const threshold = [
-    metric.successCondition === undefined ? undefined : `successCondition: ${metric.successCondition}`,
-    metric.failureCondition === undefined ? undefined : `failureCondition: ${metric.failureCondition}`,
-  ]
-    .filter(Boolean)
-    .join('; ');
+  const { phase, message, threshold } = conditionsOutcome(metric, result, 'the query returned no data');
   return {
     outcome: phase,
     decision: {
@@ -180,4 +151,33 @@ async function measurePromql({ telemetry, metric, now }: MeasureInput): Promise<
       reason: `${query} was ${result === null ? 'n/a' : String(result)}${metricsProvider ? ` (from ${metricsProvider})` : ''}: ${message}: ${phase}`,
     },
   };
+}
+
+/**
+ * A value judged by the metric's success/failure conditions. Without a value (no traffic, no
+ * data) a condition that cannot be evaluated makes the measurement Inconclusive, not an Error:
+ * the provider did not fail, it just cannot tell.
+ */
+function conditionsOutcome(
+  metric: ResolvedMetric,
+  result: number | null,
+  noValue: string,
+): { phase: MeasurementOutcome; message: string; threshold: string } {
+  const conditions = {
+    ...(metric.successCondition === undefined ? {} : { success: compileCondition(metric.successCondition) }),
+    ...(metric.failureCondition === undefined ? {} : { failure: compileCondition(metric.failureCondition) }),
+  };
+  const scope: Record<string, Value> = { result, args: metric.args };
+  let { phase, message } = evaluateConditions(conditions, scope);
+  if (phase === 'Error' && result === null) {
+    phase = 'Inconclusive';
+    message = `${noValue}, so ${message.replace(/^cannot evaluate the condition: /, 'the condition cannot be evaluated: ')}`;
+  }
+  const threshold = [
+    metric.successCondition === undefined ? undefined : `successCondition: ${metric.successCondition}`,
+    metric.failureCondition === undefined ? undefined : `failureCondition: ${metric.failureCondition}`,
+  ]
+    .filter(Boolean)
+    .join('; ');
+  return { phase, message, threshold };
 }
