@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { type AnomalySpec, createStreamingDetector } from '../src/modules/alerting/anomaly/index.js';
-import type { BenchResult } from './harness.js';
+import { type AnomalySpec, createStreamingDetector, detect, lookbackMs } from '../src/modules/alerting/anomaly/index.js';
+import { type BenchResult, percentile } from './harness.js';
 import { loadNab } from './nab/load.js';
 import { onsets, optimiseOnsetThreshold, optimiseThreshold, PROFILES, pointRoles, scoreFile } from './nab/scoring.js';
 
@@ -41,7 +41,46 @@ export const NAB_DETECTORS: Array<{ name: string; spec: AnomalySpec }> = [
       ],
     },
   },
+  // The same methods judged against each series' own recent deviations (spec.ts, `likelihood`, defaults).
+  { name: 'robust + likelihood', spec: { method: 'robust', window: '5d', likelihood: {} } },
+  { name: 'seasonal + likelihood', spec: { method: 'seasonal', season: '1d', seasons: 2, window: '6h', likelihood: {} } },
+  { name: 'changepoint + likelihood', spec: { method: 'changepoint', window: '1d', recent: '1h', likelihood: {} } },
+  {
+    name: 'ensemble (any) + likelihood',
+    spec: {
+      method: 'ensemble',
+      combine: 'any',
+      likelihood: {},
+      members: [
+        { method: 'seasonal', season: '1d', seasons: 2, window: '6h' },
+        { method: 'changepoint', window: '1d', recent: '1h' },
+      ],
+    },
+  },
 ];
+
+/**
+ * What one rule evaluation costs: `detect` over the history a rule fetches (the detector's lookback, NAB's
+ * 5-minute points) ending at a few places in each file. Milliseconds, median and maximum.
+ */
+function detectCost(spec: AnomalySpec, files: ReturnType<typeof loadNab>): { p50: number; max: number; points: number } {
+  const back = lookbackMs(spec);
+  const times: number[] = [];
+  let points = 0;
+  for (const f of files) {
+    for (const at of [0.5, 0.75, 1]) {
+      const end = Math.max(1, Math.floor(at * f.length));
+      let start = end - 1;
+      while (start > 0 && f.t[start - 1]! >= f.t[end - 1]! - back) start--;
+      const history = { t: f.t.slice(start, end), v: f.v.slice(start, end) };
+      const began = performance.now();
+      detect(spec, history);
+      times.push(performance.now() - began);
+      points = Math.max(points, end - start);
+    }
+  }
+  return { p50: percentile(times, 50), max: Math.max(...times), points };
+}
 
 export async function run(): Promise<BenchResult> {
   const files = loadNab();
@@ -60,6 +99,7 @@ export async function run(): Promise<BenchResult> {
     });
     const seconds = (performance.now() - started) / 1000;
     const points = files.reduce((s, f) => s + f.length, 0);
+    const cost = detectCost(d.spec, files);
     // Two readings of a detection: NAB's own (every point at or above θ), and an alert's (the point where it
     // starts firing; a firing alert does not page again), which is how opsdeck uses these detectors.
     for (const mode of ['points', 'onsets'] as const) {
@@ -71,6 +111,9 @@ export async function run(): Promise<BenchResult> {
       }
       row['runtime s'] = Math.round(seconds * 100) / 100;
       row['µs/point'] = Math.round((seconds * 1e6) / points);
+      row['detect ms p50'] = Math.round(cost.p50 * 10) / 10;
+      row['detect ms max'] = Math.round(cost.max * 10) / 10;
+      row['history pts'] = cost.points;
       rows.push(row);
     }
     if (process.env.BENCH_ANOMALY_PER_FILE) {
@@ -90,6 +133,7 @@ export async function run(): Promise<BenchResult> {
     notes: [
       `${files.length} NAB files, ${windows} anomaly windows, ${files.reduce((s, f) => s + f.length, 0)} points; one threshold θ per profile over all files`,
       '(published) rows: standard profile on the full 58-file corpus, as listed in the subset README; comparable in kind, not exactly',
+      'runtime s, µs/point: the streaming detector over every file; detect ms: one detect() over a rule-sized history (the detector lookback, history pts at most) at 3 points per file',
       'onsets: θ chosen over 400 score quantiles (exact sweep for points); per-file standard scores with BENCH_ANOMALY_PER_FILE=1',
       ...perFileNotes,
     ],

@@ -2,7 +2,7 @@ import { parseDuration } from '../../../core/resources/formats.js';
 import { bandText, fmt, fmtDuration, type Method, type MethodOutcome, type SeriesView } from './judgement.js';
 import { MIN_WINDOW_POINTS } from './robust-band.js';
 import { type ChangepointSpec, DEFAULTS } from './spec.js';
-import { lowerBound, robustSigma, spreadFloor, windowStats } from './stats.js';
+import { lowerBound, type Replay, robustSigma, spreadFloor, statsOf } from './stats.js';
 
 /**
  * Two-sided CUSUM over the recent segment against the reference window just before it. The CUSUM restarts
@@ -20,7 +20,7 @@ export function changepointMethod(spec: ChangepointSpec): Method {
   return {
     lookbackMs: windowMs + recentMs,
     defaultMinHistoryMs: windowMs + recentMs,
-    judge(view: SeriesView): MethodOutcome {
+    judge(view: SeriesView, replay?: Replay): MethodOutcome {
       const last = view.end - 1;
       const now = view.t[last]!;
       // Recent segment (now − recent, now]; reference (now − recent − window, now − recent]: half-open so a
@@ -32,7 +32,7 @@ export function changepointMethod(spec: ChangepointSpec): Method {
           insufficient: `only ${split - from} points in the ${fmtDuration(windowMs)} reference window, at least ${MIN_WINDOW_POINTS} are needed`,
         };
       }
-      const stats = windowStats(view.v, from, split);
+      const stats = statsOf(view.v, from, split, replay, 'reference');
       const median = stats.median;
       const sigma = spreadFloor(robustSigma(stats), median, spec.minSpread);
       let hi = 0;
@@ -50,7 +50,7 @@ export function changepointMethod(spec: ChangepointSpec): Method {
       const lower = median - halfWidth;
       const upper = median + halfWidth;
       const mean = sum / n;
-      const basis = `CUSUM ${fmt(Math.max(hi, lo))}σ against threshold ${fmt(threshold)}σ, σ ${fmt(sigma)}`;
+      const basis = () => `CUSUM ${fmt(Math.max(hi, lo))}σ against threshold ${fmt(threshold)}σ, σ ${fmt(sigma)}`;
       return {
         expected: median,
         lower,
@@ -61,7 +61,7 @@ export function changepointMethod(spec: ChangepointSpec): Method {
           const where = position === 'inside' ? 'holds the level of' : `shifted ${position}`;
           return (
             `the last ${n} points (mean ${fmt(mean)}) ${where} the median ${fmt(median)} of the ${fmtDuration(windowMs)} before them, ` +
-            `band ${bandText(lower, upper)} (${basis})`
+            `band ${bandText(lower, upper)} (${basis()})`
           );
         },
       };

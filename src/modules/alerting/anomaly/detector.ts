@@ -1,6 +1,16 @@
 import { changepointMethod } from './change-point.js';
-import { type AnomalyResult, conclude, type HistoryStats, historyShortfall, MISSING_REASON, quiet, type TrafficLevel } from './guards.js';
+import {
+  type AnomalyResult,
+  conclude,
+  type HistoryStats,
+  historyShortfall,
+  MISSING_REASON,
+  quiet,
+  type TrafficLevel,
+  valueGuard,
+} from './guards.js';
 import type { Method, SeriesView } from './judgement.js';
+import { type DeviationCache, likelihoodLayer } from './likelihood.js';
 import { robustMethod } from './robust-band.js';
 import { seasonalMethod } from './seasonal.js';
 import { type AnomalySpec, type GuardOptions, type MemberSpec, validateAnomalySpec } from './spec.js';
@@ -10,10 +20,11 @@ import { lowerBound, windowStats } from './stats.js';
 export interface CompiledDetector {
   /** Points older than this before the judged one are never read. */
   lookbackMs: number;
-  judgeLatest(view: SeriesView, stats: HistoryStats): AnomalyResult;
+  /** `cache` (streaming only) remembers per-point work between calls; results are the same without it. */
+  judgeLatest(view: SeriesView, stats: HistoryStats, cache?: DeviationCache): AnomalyResult;
 }
 
-const GUARD_KEYS = ['minHistory', 'minValue', 'minTraffic', 'direction'] as const;
+const GUARD_KEYS = ['minHistory', 'minValue', 'minTraffic', 'direction', 'likelihood'] as const;
 
 function methodFor(spec: MemberSpec): Method {
   switch (spec.method) {
@@ -28,9 +39,10 @@ function methodFor(spec: MemberSpec): Method {
 
 function compileMember(spec: MemberSpec): CompiledDetector {
   const method = methodFor(spec);
+  const layer = spec.likelihood ? likelihoodLayer(method, spec.likelihood, spec.direction ?? 'both') : null;
   return {
-    lookbackMs: method.lookbackMs,
-    judgeLatest(view, stats) {
+    lookbackMs: layer ? layer.lookbackMs : method.lookbackMs,
+    judgeLatest(view, stats, cache) {
       const now = view.t[view.end - 1]!;
       const shortfall = historyShortfall(spec, method.defaultMinHistoryMs, now, stats);
       if (shortfall) return quiet(shortfall);
@@ -42,7 +54,8 @@ function compileMember(spec: MemberSpec): CompiledDetector {
         const level = windowStats(view.v, from, view.end - 1).median;
         if (!Number.isNaN(level)) traffic = { median: level, lookbackMs: method.lookbackMs };
       }
-      return conclude(outcome, view.v[view.end - 1]!, spec, traffic);
+      if (!layer) return conclude(outcome, view.v[view.end - 1]!, spec, traffic);
+      return valueGuard(outcome, view.v[view.end - 1]!, spec, traffic) ?? layer.judge(view, outcome, cache);
     },
   };
 }
@@ -68,18 +81,23 @@ export function compile(spec: AnomalySpec): CompiledDetector {
   const members = (spec.members ?? DEFAULT_ENSEMBLE).map((m) => compileMember(withGuards(m, spec)));
   return {
     lookbackMs: Math.max(...members.map((m) => m.lookbackMs)),
-    judgeLatest(view, stats) {
+    judgeLatest(view, stats, cache) {
       // 'any': the most alarming member speaks for the ensemble, so a page quotes the reason that caused it.
       // 'all': the least alarming one does, so a quiet result says which member held the page back.
       const all = spec.combine === 'all';
       let pick: AnomalyResult | null = null;
       for (const m of members) {
-        const r = m.judgeLatest(view, stats);
+        const r = m.judgeLatest(view, stats, cache);
         if (pick === null || (all ? r.score < pick.score : r.score > pick.score)) pick = r;
       }
       return pick!;
     },
   };
+}
+
+/** How far back a detector reads before the judged point: the history a caller should fetch (likelihood included). */
+export function lookbackMs(spec: AnomalySpec): number {
+  return compile(spec).lookbackMs;
 }
 
 /** Judges the last point of `history` (ms timestamps, ascending). Missing (non-finite) points are skipped. */
@@ -106,6 +124,7 @@ export function createStreamingDetector(spec: AnomalySpec): { push(t: number, v:
   const detector = compile(spec);
   let ts: number[] = [];
   let vs: number[] = [];
+  const cache: DeviationCache = new Map();
   let head = 0;
   let count = 0;
   let firstT = Number.NaN;
@@ -121,9 +140,10 @@ export function createStreamingDetector(spec: AnomalySpec): { push(t: number, v:
       if (head > 1024 && head * 2 > ts.length) {
         ts = ts.slice(head);
         vs = vs.slice(head);
+        for (const [key, remembered] of cache) cache.set(key, remembered.slice(head));
         head = 0;
       }
-      return detector.judgeLatest({ t: ts, v: vs, start: head, end: ts.length }, { count, firstT });
+      return detector.judgeLatest({ t: ts, v: vs, start: head, end: ts.length }, { count, firstT }, cache);
     },
   };
 }

@@ -52,7 +52,7 @@ export function scoreOf(ratio: number): number {
   return ratio > 0 ? ratio / (1 + ratio) : 0;
 }
 
-function directionalRatio(j: Judgement, direction: Direction): number {
+export function directionalRatio(j: Judgement, direction: Direction): number {
   if (direction === 'up') return j.up;
   if (direction === 'down') return j.down;
   return Math.max(j.up, j.down);
@@ -64,25 +64,37 @@ export interface TrafficLevel {
   lookbackMs: number;
 }
 
-/** Applies the value guards and the direction to a method's judgement of the latest value. */
-export function conclude(j: Judgement, value: number, guards: GuardOptions, traffic: TrafficLevel | null): AnomalyResult {
-  const position: Position = j.up >= 1 ? 'above' : j.down >= 1 ? 'below' : 'inside';
-  const sentence = j.explain(position);
+/** The value guards (minTraffic, minValue): a quiet result saying which one held the page back, else null. */
+export function valueGuard(j: Judgement, value: number, guards: GuardOptions, traffic: TrafficLevel | null): AnomalyResult | null {
+  const sentence = () => j.explain(positionOf(j));
   // Judged on the series' usual level, not on what the method expected now: a quiet series with a burst at
   // the same minute yesterday is still a quiet series.
   if (guards.minTraffic !== undefined && traffic && Math.abs(traffic.median) < guards.minTraffic) {
     return quiet(
       `the series is quiet (median ${fmt(traffic.median)} over the last ${fmtDuration(traffic.lookbackMs)} is below minTraffic ` +
-        `${fmt(guards.minTraffic)}), so it does not page: ${sentence}`,
+        `${fmt(guards.minTraffic)}), so it does not page: ${sentence()}`,
       j,
     );
   }
   if (guards.minValue !== undefined && Math.abs(value) < guards.minValue && Math.abs(j.expected) < guards.minValue) {
     return quiet(
-      `value ${fmt(value)} and expected ${fmt(j.expected)} are both below minValue ${fmt(guards.minValue)}, too small to page on: ${sentence}`,
+      `value ${fmt(value)} and expected ${fmt(j.expected)} are both below minValue ${fmt(guards.minValue)}, too small to page on: ${sentence()}`,
       j,
     );
   }
+  return null;
+}
+
+export function positionOf(j: Judgement): Position {
+  return j.up >= 1 ? 'above' : j.down >= 1 ? 'below' : 'inside';
+}
+
+/** Applies the value guards and the direction to a method's judgement of the latest value. */
+export function conclude(j: Judgement, value: number, guards: GuardOptions, traffic: TrafficLevel | null): AnomalyResult {
+  const blocked = valueGuard(j, value, guards, traffic);
+  if (blocked) return blocked;
+  const position = positionOf(j);
+  const sentence = j.explain(position);
   const direction = guards.direction ?? 'both';
   const ratio = directionalRatio(j, direction);
   const anomalous = ratio >= 1;

@@ -3,7 +3,7 @@
  * window and asks whether the latest point is anomalous. Every detector is a pure function of that window,
  * so a restarted engine answers the same; `createStreamingDetector` is the same detector fed point by point.
  */
-export { createStreamingDetector, detect } from './detector.js';
+export { createStreamingDetector, detect, lookbackMs } from './detector.js';
 export type { AnomalyResult } from './guards.js';
 export {
   type AnomalySpec,
@@ -12,6 +12,7 @@ export {
   type EnsembleSpec,
   type GuardOptions,
   type Issue,
+  type LikelihoodOptions,
   type MemberSpec,
   type RobustSpec,
   type SeasonalSpec,

@@ -1,3 +1,5 @@
+import type { Replay } from './stats.js';
+
 /**
  * The points a method may look at: t/v are ascending, finite, and the judged point is at `end - 1`.
  * `start` lets the streaming detector trim its buffer without copying.
@@ -32,7 +34,12 @@ export interface Method {
   lookbackMs: number;
   /** Default minimum history when the spec does not set one. */
   defaultMinHistoryMs: number;
-  judge(view: SeriesView): MethodOutcome;
+  /**
+   * `replay` (optional) is shared by the judgements of consecutive points of one view (the likelihood layer):
+   * it keeps per-index values and sliding windows, so each point costs a step rather than a fresh pass. The
+   * outcome is the same with or without it.
+   */
+  judge(view: SeriesView, replay?: Replay): MethodOutcome;
 }
 
 /** Numbers in reasons: few significant digits, no exponent for everyday magnitudes. */

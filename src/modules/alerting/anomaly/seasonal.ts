@@ -2,7 +2,7 @@ import { parseDuration } from '../../../core/resources/formats.js';
 import { bandText, fmt, fmtDuration, type Method, type MethodOutcome, type SeriesView } from './judgement.js';
 import { MIN_WINDOW_POINTS } from './robust-band.js';
 import { DEFAULTS, type SeasonalSpec } from './spec.js';
-import { lowerBound, median, robustSigma, spreadFloor, windowStats } from './stats.js';
+import { lowerBound, median, medianOfRange, type Replay, robustSigma, spreadFloor, statsOf, windowStats } from './stats.js';
 
 /**
  * Same time in past seasons: the expected value is the median, over the last `seasons` seasons, of the
@@ -30,7 +30,7 @@ export function seasonalMethod(spec: SeasonalSpec): Method {
       const a = lowerBound(view.t, centre - halfWidth, view.start, upTo);
       const b = lowerBound(view.t, centre + halfWidth + 1, a, upTo);
       if (b <= a) continue;
-      const { median: m } = windowStats(view.v, a, b);
+      const m = medianOfRange(view.v, a, b);
       perSeason.push(m);
       if (deviations) for (let i = a; i < b; i++) deviations.push(view.v[i]! - m);
     }
@@ -40,7 +40,7 @@ export function seasonalMethod(spec: SeasonalSpec): Method {
   return {
     lookbackMs: seasons * seasonMs + halfWidth + windowMs,
     defaultMinHistoryMs: seasonMs + windowMs,
-    judge(view: SeriesView): MethodOutcome {
+    judge(view: SeriesView, replay?: Replay): MethodOutcome {
       const last = view.end - 1;
       const now = view.t[last]!;
       const deviations: number[] = [];
@@ -52,7 +52,11 @@ export function seasonalMethod(spec: SeasonalSpec): Method {
       const from = lowerBound(view.t, now - windowMs, view.start, last);
       const residuals: number[] = [];
       for (let i = from; i < last; i++) {
-        const p = phase(view, view.t[i]!, i, null);
+        let p = replay?.phases.get(i);
+        if (p === undefined) {
+          p = phase(view, view.t[i]!, i, null);
+          replay?.phases.set(i, p);
+        }
         if (!Number.isNaN(p)) residuals.push(view.v[i]! - p);
       }
       const offset = residuals.length > 0 ? median(residuals) : 0;
@@ -62,12 +66,12 @@ export function seasonalMethod(spec: SeasonalSpec): Method {
       // The phase neighbourhoods hold few points; on a series with weak or irregular seasonality their scatter
       // understates the noise. A third of the last season's overall spread keeps the band honest there.
       const seasonFrom = lowerBound(view.t, now - seasonMs, view.start, last);
-      const overall = last - seasonFrom >= MIN_WINDOW_POINTS ? robustSigma(windowStats(view.v, seasonFrom, last)) / 3 : 0;
+      const overall = last - seasonFrom >= MIN_WINDOW_POINTS ? robustSigma(statsOf(view.v, seasonFrom, last, replay, 'season')) / 3 : 0;
       const sigma = spreadFloor(Math.max(spread ? robustSigma(spread) : 0, overall), expected, spec.minSpread);
       const value = view.v[last]!;
       const lower = expected - tolerance * sigma;
       const upper = expected + tolerance * sigma;
-      const basis =
+      const basis = () =>
         `same time over the last ${seasons} × ${fmtDuration(seasonMs)} ${fmt(profile)}` +
         `${offset === 0 ? '' : `, shifted ${offset > 0 ? '+' : ''}${fmt(offset)} to the last ${fmtDuration(windowMs)}`}` +
         ` ± ${fmt(tolerance)}σ, σ ${fmt(sigma)}`;
@@ -77,7 +81,7 @@ export function seasonalMethod(spec: SeasonalSpec): Method {
         upper,
         up: (value - expected) / (tolerance * sigma),
         down: (expected - value) / (tolerance * sigma),
-        explain: (position) => `value ${fmt(value)} is ${position} the band ${bandText(lower, upper)} (${basis})`,
+        explain: (position) => `value ${fmt(value)} is ${position} the band ${bandText(lower, upper)} (${basis()})`,
       };
     },
   };

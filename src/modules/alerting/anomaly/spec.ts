@@ -12,6 +12,26 @@ export interface GuardOptions {
   minTraffic?: number;
   /** Which deviations count; 'up' suits latencies and error rates, 'down' suits throughput. */
   direction?: Direction;
+  /**
+   * Judge the latest deviation against this series' own recent deviations instead of the fixed band alone
+   * (after NAB's "anomaly likelihood", Ahmad et al. 2017): one threshold then suits noisy and quiet series.
+   */
+  likelihood?: LikelihoodOptions;
+}
+
+/**
+ * The method's deviation (in band half-widths, log-compressed) is averaged over the last `average` points and
+ * compared with the `quantile` of the same average over the last `window`. A point pages when it is outside
+ * the method's band AND that average is above the quantile, so a series whose ordinary bursts reach the band
+ * keeps those bursts quiet while a calm series pages as it did. Score: the smaller of the two ratios.
+ */
+export interface LikelihoodOptions {
+  /** How much history of deviations the average is compared with (default '7d'; at most its last 2016 points). */
+  window?: string;
+  /** How many of the latest points the deviation is averaged over (default 6). */
+  average?: number;
+  /** Which quantile of the window's averages is the edge of the ordinary (default 0.99). */
+  quantile?: number;
 }
 
 /** Median ± k robust standard deviations (1.4826 × MAD) of the preceding window. */
@@ -73,9 +93,10 @@ export const DEFAULTS = {
   robust: { window: '1h', k: 4 },
   seasonal: { season: '1d', seasons: 3, tolerance: 4, window: '1h' },
   changepoint: { window: '2h', recent: '30m', threshold: 6, drift: 0.5 },
+  likelihood: { window: '7d', average: 6, quantile: 0.99 },
 } as const;
 
-const GUARD_KEYS = ['minHistory', 'minValue', 'minTraffic', 'direction'];
+const GUARD_KEYS = ['minHistory', 'minValue', 'minTraffic', 'direction', 'likelihood'];
 const METHOD_KEYS: Record<AnomalySpec['method'], string[]> = {
   robust: ['window', 'k', 'minSpread'],
   seasonal: ['season', 'seasons', 'tolerance', 'window', 'minSpread'],
@@ -107,6 +128,23 @@ function checkNumber(value: unknown, path: string, issues: Issue[], opts: { min:
   }
 }
 
+function checkLikelihood(value: unknown, path: string, issues: Issue[]): void {
+  if (value === undefined) return;
+  if (!isRecord(value)) {
+    issues.push({ path, message: "must be an object such as { window: '7d', average: 6, quantile: 0.99 }" });
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    if (!['window', 'average', 'quantile'].includes(key)) issues.push({ path: `${path}/${key}`, message: 'is not a likelihood setting' });
+  }
+  checkDuration(value.window, `${path}/window`, issues);
+  checkNumber(value.average, `${path}/average`, issues, { min: 1, integer: true });
+  const q = value.quantile;
+  if (q !== undefined && (typeof q !== 'number' || !Number.isFinite(q) || q < 0.5 || q >= 1)) {
+    issues.push({ path: `${path}/quantile`, message: 'must be a number from 0.5 up to (not including) 1' });
+  }
+}
+
 function checkObject(input: unknown, base: string, issues: Issue[], allowEnsemble: boolean): void {
   if (!isRecord(input)) {
     issues.push({ path: base, message: 'must be an object with a method' });
@@ -130,6 +168,7 @@ function checkObject(input: unknown, base: string, issues: Issue[], allowEnsembl
   if (input.direction !== undefined && !['both', 'up', 'down'].includes(input.direction as string)) {
     issues.push({ path: `${base}/direction`, message: "must be 'both', 'up' or 'down'" });
   }
+  checkLikelihood(input.likelihood, `${base}/likelihood`, issues);
   checkNumber(input.minSpread, `${base}/minSpread`, issues, { min: 0 });
   checkDuration(input.window, `${base}/window`, issues);
   switch (method) {

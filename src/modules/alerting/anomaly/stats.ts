@@ -113,12 +113,22 @@ export function robustSigma(stats: WindowStats): number {
   return sigma > 0 ? sigma : MEAN_ABS_TO_SIGMA * stats.meanAbs;
 }
 
-/** Median of a plain list (small lists: seasonal neighbourhoods). */
+/** Median of values[from..to) (the same number windowStats gives); does not modify `values`. */
+export function medianOfRange(values: ArrayLike<number>, from: number, to: number): number {
+  const n = to - from;
+  if (n <= 0) return Number.NaN;
+  const a = ensure(n);
+  for (let i = 0; i < n; i++) a[i] = values[from + i]!;
+  return medianOfScratch(a, n);
+}
+
+/** Median of a plain list (seasonal neighbourhoods and residuals); selection, not a sort: it runs per point. */
 export function median(values: number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  const n = values.length;
+  if (n === 0) return Number.NaN;
+  const a = ensure(n);
+  for (let i = 0; i < n; i++) a[i] = values[i]!;
+  return medianOfScratch(a, n);
 }
 
 /** First index i in [lo, hi) with t[i] >= x (t ascending); hi if none. */
@@ -139,4 +149,115 @@ export function lowerBound(t: ArrayLike<number>, x: number, lo: number, hi: numb
  */
 export function spreadFloor(sigma: number, level: number, minSpread: number | undefined): number {
   return Math.max(sigma, 0.01 * Math.abs(level), minSpread ?? 0, 1e-9);
+}
+
+/** The q-quantile (0 ≤ q < 1) of values[from..to) by rank ⌊q·n⌋ of the sorted values. Does not modify `values`. */
+export function quantileOf(values: ArrayLike<number>, from: number, to: number, q: number): number {
+  const n = to - from;
+  if (n <= 0) return Number.NaN;
+  const a = ensure(n);
+  for (let i = 0; i < n; i++) a[i] = values[from + i]!;
+  return select(a, n, Math.min(n - 1, Math.floor(q * n)));
+}
+
+/**
+ * windowStats of a window that slides forward over one array, kept sorted so each step costs a binary search
+ * and a move instead of a fresh selection. For replaying a method over many consecutive points; its stats are
+ * exactly windowStats' (the same elements at the same ranks, the mean absolute deviation summed in the same order).
+ */
+export class SlidingWindow {
+  private sorted = new Float64Array(256);
+  private n = 0;
+  private from = 0;
+  private to = 0;
+
+  constructor(private readonly values: ArrayLike<number>) {}
+
+  private rank(x: number): number {
+    let a = 0;
+    let b = this.n;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (this.sorted[m]! < x) a = m + 1;
+      else b = m;
+    }
+    return a;
+  }
+
+  private insert(x: number): void {
+    if (this.n === this.sorted.length) {
+      const grown = new Float64Array(this.sorted.length * 2);
+      grown.set(this.sorted);
+      this.sorted = grown;
+    }
+    const at = this.rank(x);
+    this.sorted.copyWithin(at + 1, at, this.n);
+    this.sorted[at] = x;
+    this.n++;
+  }
+
+  private remove(x: number): void {
+    const at = this.rank(x);
+    this.sorted.copyWithin(at, at + 1, this.n);
+    this.n--;
+  }
+
+  /** The stats of values[from..to); moving backwards, or past the current window, starts afresh. */
+  stats(from: number, to: number): WindowStats {
+    if (from < this.from || from >= this.to || to < this.to) {
+      this.n = 0;
+      this.from = from;
+      this.to = from;
+    }
+    for (; this.from < from; this.from++) this.remove(this.values[this.from]!);
+    for (; this.to < to; this.to++) this.insert(this.values[this.to]!);
+    const n = this.n;
+    if (n <= 0) return windowStats(this.values, from, to);
+    const s = this.sorted;
+    const median = n % 2 === 1 ? s[n >> 1]! : (s[(n >> 1) - 1]! + s[n >> 1]!) / 2;
+    const trim = Math.min(Math.max(3, Math.ceil(0.01 * n)), Math.max(0, (n >> 1) - 1));
+    // Absolute deviations in ascending order come from walking outwards from the median on both sides.
+    let left = this.rank(median) - 1;
+    let right = left + 1;
+    const want = n >> 1;
+    let previous = 0;
+    let current = 0;
+    for (let k = 0; k <= want; k++) {
+      previous = current;
+      const dl = left >= 0 ? Math.abs(s[left]! - median) : Number.POSITIVE_INFINITY;
+      const dr = right < n ? Math.abs(s[right]! - median) : Number.POSITIVE_INFINITY;
+      if (dl <= dr) {
+        current = dl;
+        left--;
+      } else {
+        current = dr;
+        right++;
+      }
+    }
+    const mad = n % 2 === 1 ? current : (previous + current) / 2;
+    let sum = 0;
+    for (let i = from; i < to; i++) sum += Math.abs(this.values[i]! - median);
+    return { median, mad, meanAbs: sum / n, low: s[trim]!, high: s[n - 1 - trim]!, n, trim };
+  }
+}
+
+/** Per-replay memory (see Method.judge): index-keyed values and sliding windows, valid for one view's arrays. */
+export interface Replay {
+  phases: Map<number, number>;
+  windows: Map<string, SlidingWindow>;
+}
+
+export function newReplay(): Replay {
+  return { phases: new Map(), windows: new Map() };
+}
+
+/** windowStats, from the replay's sliding window named `key` when replaying. */
+export function statsOf(values: ArrayLike<number>, from: number, to: number, replay: Replay | undefined, key: string): WindowStats {
+  if (!replay) return windowStats(values, from, to);
+  let window = replay.windows.get(key);
+  if (!window) {
+    window = new SlidingWindow(values);
+    replay.windows.set(key, window);
+  }
+  return window.stats(from, to);
 }

@@ -1,24 +1,8 @@
 import type { StoredResource } from '../../../core/resources/resources.js';
-import { parsePromDuration, type TelemetryApi } from '../../telemetry/index.js';
-import { type AnomalySpec, detect, type MemberSpec, validateAnomalySpec } from '../anomaly/index.js';
-import { DEFAULTS } from '../anomaly/spec.js';
+import type { TelemetryApi } from '../../telemetry/index.js';
+import { detect, lookbackMs, validateAnomalySpec } from '../anomaly/index.js';
 import { groupIntervalMs, type ResultSample } from './evaluate.js';
 import type { AlertRuleSpec, RuleSpec } from './rule.schema.js';
-
-const ms = (d: string) => parsePromDuration('duration', d);
-
-/** How much history a detector looks at: its window plus the seasons or recent segment it compares. */
-export function historyMs(spec: AnomalySpec): number {
-  if (spec.method === 'ensemble') return Math.max(...(spec.members ?? []).map((m: MemberSpec) => historyMs(m)), ms(DEFAULTS.robust.window));
-  if (spec.method === 'robust') return ms(spec.window ?? DEFAULTS.robust.window);
-  if (spec.method === 'seasonal') {
-    return (
-      ms(spec.season ?? DEFAULTS.seasonal.season) * (spec.seasons ?? DEFAULTS.seasonal.seasons) +
-      ms(spec.window ?? DEFAULTS.seasonal.window)
-    );
-  }
-  return ms(spec.window ?? DEFAULTS.changepoint.window) + ms(spec.recent ?? DEFAULTS.changepoint.recent);
-}
 
 /** Most points per series fetched for a detector (Prometheus' range-query limit). */
 const MAX_POINTS = 10_000;
@@ -37,7 +21,8 @@ export async function anomalousSamples(
   const checked = validateAnomalySpec(rule.anomaly);
   if ('issues' in checked) throw new Error(`invalid anomaly spec: ${checked.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`);
   const spec = checked.spec;
-  const history = historyMs(spec);
+  // The detector's own look-back: its window, the seasons it compares, and any likelihood window.
+  const history = lookbackMs(spec);
   const step = Math.max(groupIntervalMs(group.spec), Math.ceil(history / MAX_POINTS));
   const start = now - history;
   const data = await telemetry.queryRange({
