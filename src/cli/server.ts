@@ -28,6 +28,7 @@ interface ServerOptions {
   bodyLimit?: string;
   shutdownGraceMs?: string;
   leaderLeaseMs?: string;
+  publicUrl?: string;
   /** undefined: decided by the store (embedded SQLite runs a local agent, PostgreSQL replicas don't). */
   agent?: boolean;
 }
@@ -47,6 +48,7 @@ export function serverConfig(opts: ServerOptions, dataDir: string | undefined, e
         bodyLimit: opts.bodyLimit,
         shutdownGraceMs: opts.shutdownGraceMs,
         leaderLeaseMs: opts.leaderLeaseMs,
+        publicUrl: opts.publicUrl,
       },
       env,
     );
@@ -137,6 +139,7 @@ export function registerServerCommand(program: Command, cli: Cli): void {
     .option('--agent', 'start a local agent (the default with the embedded SQLite store; env OPSDECK_AGENT=true)')
     .option('--no-agent', 'do not start a local agent (the default with --database-url; env OPSDECK_AGENT=false)')
     .addOption(flag('leader-lease-ms', 'ms', 'how soon a replica takes over global tasks from a dead leader; default 15000'))
+    .addOption(flag('public-url', 'url', 'URL people reach this server at, for links in notifications; default the listen address'))
     .action(async (opts: ServerOptions, command: Command) => {
       const config = serverConfig(opts, cli.globals(command).dataDir, cli.io.env);
       const stop = firstSignal(cli);

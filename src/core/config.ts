@@ -23,6 +23,8 @@ export interface Config {
   leaderLeaseMs: number;
   /** Used as the admin token value on first start of an empty store (automation). */
   adminToken?: string;
+  /** The URL people reach this server at, for links in notifications; default: the address it listens on. */
+  publicUrl?: string;
 }
 
 export const defaultConfig: Config = {
@@ -37,6 +39,13 @@ export const defaultConfig: Config = {
 };
 
 const ROLES: ServerRole[] = ['all', 'api', 'worker'];
+
+function publicUrl(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  if (!/^https?:\/\/[^\s/]+/.test(v))
+    throw new AppError(2, 'usage', `--public-url (or OPSDECK_PUBLIC_URL) must be an http(s) URL, got "${v}"`);
+  return v.replace(/\/+$/, '');
+}
 
 /** `--data-dir` → `OPSDECK_DATA_DIR`: every server flag can also come from the environment. */
 export function envName(flag: string): string {
@@ -84,5 +93,6 @@ export function loadConfig(flags: Raw = {}, env: NodeJS.ProcessEnv = process.env
     shutdownGraceMs: int('shutdownGraceMs', 'shutdown-grace-ms', defaultConfig.shutdownGraceMs, 0, 3_600_000),
     leaderLeaseMs: int('leaderLeaseMs', 'leader-lease-ms', defaultConfig.leaderLeaseMs, 300, 600_000),
     adminToken: (pick('adminToken', 'admin-token') as string | undefined) || undefined,
+    publicUrl: publicUrl(pick('publicUrl', 'public-url') as string | undefined),
   };
 }

@@ -104,7 +104,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const auth = createAuth({ database, clock, audit });
   const jobs = createJobs({ database, clock, logger, metrics, leaderLeaseMs: config.leaderLeaseMs });
   const resources = createResources({ database, events, audit, clock, logger });
-  const core: Core = { config, database, db: database.db, clock, logger, metrics, jobs, events, audit, auth, resources };
+  let url = '';
+  const publicUrl = () => config.publicUrl ?? (url || `http://${config.host}:${config.port}`);
+  const core: Core = { config, database, db: database.db, clock, logger, metrics, jobs, events, audit, auth, resources, publicUrl };
 
   new Gauge({
     name: 'opsdeck_events_subscriber_lag_events',
@@ -131,7 +133,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
   const health = { accepting: true, pendingMigrations: () => pendingMigrations(database, migrationSets) };
   let app: FastifyInstance | undefined;
-  let url = '';
   if (serveApi) {
     const http = await createHttpServer({ core, logger, metrics, bodyLimit: config.bodyLimit, version: VERSION });
     app = http.app;

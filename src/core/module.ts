@@ -25,6 +25,8 @@ export interface Core {
   audit: Audit;
   auth: Auth;
   resources: Resources;
+  /** Base URL for links people follow (ack links, console): `--public-url`, else where this server listens. */
+  publicUrl(): string;
 }
 
 /** `public` routes need no token; every other route names the least role it admits. */
