@@ -14,7 +14,7 @@ const LABEL_VALUE_PATTERN = '^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$';
 export const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
 interface Extension {
-  schema: TObject;
+  schema: TSchema;
   owner: string;
   hooks?: ExtensionHooks;
 }
@@ -29,7 +29,7 @@ export interface CompiledKind {
 
 export interface KindRegistry {
   register(definition: KindDefinition): void;
-  extend(kind: string, section: string, schema: TObject, owner: string, hooks?: ExtensionHooks): void;
+  extend(kind: string, section: string, schema: TSchema, owner: string, hooks?: ExtensionHooks): void;
   /** The kind named exactly as in documents, or undefined. */
   find(kind: string): CompiledKind | undefined;
   /** Resolves `Service`, `service`, `services` or `policies` (CLI and URLs); unknown → 400 listing the known kinds. */

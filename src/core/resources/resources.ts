@@ -1,4 +1,4 @@
-import type { TObject } from '@sinclair/typebox';
+import type { TObject, TSchema } from '@sinclair/typebox';
 import type { Actor } from '../auth/roles.js';
 import type { Executor } from '../db/database.js';
 import type { FieldIssue } from '../errors.js';
@@ -108,8 +108,8 @@ export interface DiffResult {
 
 export interface Resources {
   register<Spec>(definition: KindDefinition<Spec>): void;
-  /** Adds an optional spec section owned by another module (e.g. `runtime` on Service), with its own checks. */
-  extend(kind: string, section: string, schema: TObject, owner: string, hooks?: ExtensionHooks): void;
+  /** Adds an optional spec section owned by another module (e.g. `runtime` on Service, `notificationRules` on User), with its own checks. */
+  extend(kind: string, section: string, schema: TSchema, owner: string, hooks?: ExtensionHooks): void;
   kinds(): KindDefinition[];
   /** Parses, validates and applies a batch atomically; on any issue throws a 400 listing all of them. */
   apply(input: ApplyInput, actor: Actor): Promise<ApplyResult[]>;

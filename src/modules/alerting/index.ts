@@ -1,11 +1,12 @@
-import { transaction } from '../../core/db/database.js';
+import { type Executor, transaction } from '../../core/db/database.js';
 import { defineModule } from '../../core/module.js';
 import type { CatalogApi } from '../catalog/index.js';
 import type { TelemetryApi } from '../telemetry/index.js';
 import { alertingMigrations } from './alerting.migrations.js';
 import { alertingRoutes } from './alerting.routes.js';
+import { whatChanged } from './groups/changes.js';
 import { groupRoutes } from './groups/groups.routes.js';
-import { expireAlert } from './groups/groups.service.js';
+import { actOnGroup, expireAlert } from './groups/groups.service.js';
 import { ruleAlertsSubscriber } from './groups/rule-alerts.js';
 import { intakeRoutes, JOB_EXPIRE_ALERT } from './intake/intake.routes.js';
 import { integrationKind } from './integrations/integration.kind.js';
@@ -19,6 +20,21 @@ import { ALERT_RULE_KIND, type AlertRuleSpec } from './rules/rule.schema.js';
 import { silenceRoutes } from './silences/silences.routes.js';
 
 export { GROUP_EVENTS } from './groups/groups.service.js';
+
+/** What other modules may ask of alerting. */
+export interface AlertingApi {
+  /** Acknowledges or resolves an alert group inside the caller's transaction (e.g. from a page). */
+  actOnGroup(tx: Executor, input: { id: string; action: 'acknowledge' | 'resolve'; by: string; now: number }): Promise<unknown>;
+  /**
+   * Changes on a service and its dependencies in the window before `openedAt`, newest first. Reads
+   * the change timeline on its own connection: call it before opening a transaction.
+   */
+  whatChanged(input: {
+    service: string | null;
+    openedAt: number;
+    until: number;
+  }): Promise<{ at: number; type: string; service: string | null; subject: string | null; actor: string | null }[]>;
+}
 export { INTEGRATION_KIND } from './integrations/integration.kind.js';
 export { NOTIFY_EVENT } from './notify/notify.js';
 export { ALERT_EVENTS } from './rules/evaluate.js';
@@ -30,7 +46,7 @@ export { ALERT_RULE_KIND } from './rules/rule.schema.js';
  * from Alertmanager, Prometheus, PagerDuty Events v2 and generic webhooks by Integration key; and
  * alert groups (dedup, partial resolve, ack/resolve) with what changed before they opened.
  */
-export const alertingModule = defineModule({
+export const alertingModule = defineModule<AlertingApi>({
   id: 'alerting',
   deps: ['catalog', 'telemetry'],
   migrations: alertingMigrations,
@@ -89,6 +105,9 @@ export const alertingModule = defineModule({
       ...silenceRoutes(core),
     ];
     for (const route of routes) ctx.route(route);
-    return {};
+    return {
+      actOnGroup: (tx, input) => actOnGroup(core, tx, input),
+      whatChanged: (input) => whatChanged(core, catalog, input),
+    };
   },
 });
