@@ -4,6 +4,7 @@ import type { AlertingApi } from '../alerting/index.js';
 import type { CatalogApi } from '../catalog/index.js';
 import type { NotificationsApi, SchedulesApi } from './contracts.js';
 import { registerEscalationKinds } from './escalation/policy.kind.js';
+import { reportRoutes } from './health/report.routes.js';
 import { setupNotifications } from './notifications/index.js';
 import { oncallMigrations } from './oncall.migrations.js';
 import { alertGroupSubscriber } from './paging/alert-groups.js';
@@ -53,7 +54,8 @@ export const oncallModule = defineModule<OncallApi>({
       await transaction(core.db, (tx) => paging.unacknowledge(tx, job.payload as Parameters<Paging['unacknowledge']>[1]));
     });
     core.events.subscribe(alertGroupSubscriber(core, paging));
-    for (const route of pageRoutes(core, { paging, links, catalog, schedules, alerting })) ctx.route(route);
+    for (const route of [...pageRoutes(core, { paging, links, catalog, schedules, alerting }), ...reportRoutes(core, catalog)])
+      ctx.route(route);
     return { schedules, notifications, paging };
   },
 });

@@ -232,4 +232,38 @@ describe.each(DIALECTS)('paging on %s', (dialect) => {
     expect((await who()).steps.map((s) => s.users)).toEqual([['alice'], ['carol', 'bob']]);
     expect((await who()).steps[1]!.users).toEqual(['carol', 'bob']);
   });
+
+  it('reports on-call health: MTTA, pages per person, off-hours pages in their own zone, escalation and noisy alerts', async () => {
+    const clock = await start();
+    const create = async (title: string) =>
+      ((await (await server!.request('/api/v1/pages', { method: 'POST', json: { service: 'feed', title } })).json()) as PageView).id;
+    // 11:00 in Dublin on a Monday: working hours. Acknowledged after 3 minutes.
+    const first = await create('Feed errors');
+    await advance(clock, 3 * 60_000);
+    expect((await server!.request(`/api/v1/pages/${first}/ack`, { method: 'POST' })).status).toBe(200);
+    await server!.request(`/api/v1/pages/${first}/resolve`, { method: 'POST' });
+    // 00:30 in Dublin: off hours. Nobody acknowledges; it escalates, then resolves by itself.
+    clock.set(Date.parse('2026-05-04T23:30:00Z'));
+    const second = await create('Feed errors');
+    await advance(clock, 6 * 60_000, async () => (await page(second)).step === 2);
+    await server!.request(`/api/v1/pages/${second}/resolve`, { method: 'POST' });
+    await create('Disk almost full'); // also off hours
+
+    const res = await server!.request('/api/v1/oncall/report?since=7d');
+    expect(res.status).toBe(200);
+    const report = (await res.json()) as {
+      pages: number;
+      acknowledged: number;
+      mtta: { p50Ms: number; p95Ms: number; targetP95Ms: number };
+      escalationRate: number;
+      unacknowledgedResolveRate: number;
+      people: { user: string; pages: number; offHours: number; acknowledged: number }[];
+      noisy: { title: string; pages: number; acknowledged: number; unacknowledgedResolves: number; escalated: number }[];
+    };
+    expect(report).toMatchObject({ pages: 3, acknowledged: 1, escalationRate: 0.333, unacknowledgedResolveRate: 0.333 });
+    expect(report.mtta).toMatchObject({ p50Ms: 180_000, p95Ms: 180_000, targetP95Ms: 300_000 });
+    expect(report.people.find((p) => p.user === 'alice')).toMatchObject({ pages: 3, offHours: 2, acknowledged: 0 });
+    expect(report.noisy[0]).toMatchObject({ title: 'Feed errors', pages: 2, acknowledged: 1, unacknowledgedResolves: 1, escalated: 1 });
+    expect((await server!.request('/api/v1/oncall/report?since=never')).status).toBe(400);
+  });
 });
