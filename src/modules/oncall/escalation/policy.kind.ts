@@ -57,11 +57,17 @@ export function registerEscalationKinds(resources: Resources): void {
   resources.register(escalationPolicyKind);
   resources.extend('Service', 'oncall', ServiceOncallSection, 'oncall', {
     async validate(doc, lookup) {
-      const name = (doc.spec as { oncall?: ServiceOncallSection }).oncall?.escalationPolicy;
-      if (name && !(await lookup(ESCALATION_POLICY_KIND, name))) {
-        return [{ pointer: '/spec/oncall/escalationPolicy', message: `EscalationPolicy '${name}' does not exist` }];
+      const oncall = (doc.spec as { oncall?: ServiceOncallSection }).oncall;
+      if (!oncall) return [];
+      const named: [string, string][] = [
+        ['/spec/oncall/escalationPolicy', oncall.escalationPolicy],
+        ...Object.entries(oncall.bySeverity ?? {}).map(([sev, name]): [string, string] => [`/spec/oncall/bySeverity/${sev}`, name]),
+      ];
+      const issues = [];
+      for (const [pointer, name] of named) {
+        if (!(await lookup(ESCALATION_POLICY_KIND, name))) issues.push({ pointer, message: `EscalationPolicy '${name}' does not exist` });
       }
-      return [];
+      return issues;
     },
   });
 }

@@ -71,6 +71,13 @@ export type EscalationPolicySpec = Static<typeof EscalationPolicySpec>;
 
 export const DEFAULT_ACK_TIMEOUT = '30m';
 
-/** Service.spec.oncall: which policy pages for this service. */
-export const ServiceOncallSection = Type.Object({ escalationPolicy: Name('EscalationPolicy') }, { additionalProperties: false });
+/** Service.spec.oncall: which policy pages for this service, and per-severity overrides (incidents use them). */
+export const ServiceOncallSection = Type.Object(
+  {
+    escalationPolicy: Name('EscalationPolicy'),
+    /** e.g. `{ SEV1: feed-critical }`: a page with that severity runs this policy instead. */
+    bySeverity: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,20}$' }), Name('EscalationPolicy'))),
+  },
+  { additionalProperties: false },
+);
 export type ServiceOncallSection = Static<typeof ServiceOncallSection>;

@@ -66,10 +66,20 @@ const CreateBody = Type.Object(
     title: Type.String({ minLength: 1, maxLength: 500 }),
     summary: Type.Optional(Type.String({ maxLength: 10_000 })),
     urgency: Type.Optional(Type.Union([Type.Literal('high'), Type.Literal('low')])),
+    /** With `service`: use the service's `oncall.bySeverity` policy for this severity when it has one. */
+    severity: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,20}$' })),
   },
   { additionalProperties: false },
 );
-type CreateBody = { service?: string; user?: string; policy?: string; title: string; summary?: string; urgency?: 'high' | 'low' };
+type CreateBody = {
+  service?: string;
+  user?: string;
+  policy?: string;
+  title: string;
+  summary?: string;
+  urgency?: 'high' | 'low';
+  severity?: string;
+};
 const IdParams = Type.Object({ id: Type.String({ pattern: '^pag_[0-9a-z]{26}$' }) });
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -142,6 +152,7 @@ export function pageRoutes(
             title: body.title,
             summary: body.summary,
             urgency: body.urgency,
+            severity: body.severity,
             changes: changes.map((c) => ({
               at: c.at,
               type: c.type,

@@ -5,7 +5,13 @@ import type { Core } from '../../../core/module.js';
 import { parseDuration } from '../../../core/resources/formats.js';
 import type { CatalogApi } from '../../catalog/index.js';
 import type { ChangeSummary, NotificationEvent, NotificationsApi, SchedulesApi } from '../contracts.js';
-import { DEFAULT_ACK_TIMEOUT, ESCALATION_POLICY_KIND, type EscalationPolicySpec, type Target } from '../escalation/policy.schema.js';
+import {
+  DEFAULT_ACK_TIMEOUT,
+  ESCALATION_POLICY_KIND,
+  type EscalationPolicySpec,
+  type ServiceOncallSection,
+  type Target,
+} from '../escalation/policy.schema.js';
 import { resolveStep, workingHoursStart } from '../escalation/targets.js';
 import { personalSteps, type UserWithRules } from '../people/notification-rules.js';
 import { type ActionLinks, LINK_TTL_MS } from './links.js';
@@ -51,6 +57,8 @@ export interface TriggerInput {
   title: string;
   summary?: string;
   urgency?: 'high' | 'low';
+  /** Picks the service's `oncall.bySeverity` policy when it has one for this severity. */
+  severity?: string;
   changes?: ChangeSummary[];
   by: string;
 }
@@ -206,7 +214,8 @@ export function createPaging(deps: PagingDeps) {
       let policyName = input.user ? null : (input.policy ?? null);
       if (!input.user && !policyName && input.service) {
         const service = await deps.catalog.getService(input.service, tx);
-        policyName = (service?.spec as { oncall?: { escalationPolicy: string } } | undefined)?.oncall?.escalationPolicy ?? null;
+        const oncall = (service?.spec as { oncall?: ServiceOncallSection } | undefined)?.oncall;
+        policyName = (input.severity ? oncall?.bySeverity?.[input.severity] : undefined) ?? oncall?.escalationPolicy ?? null;
       }
       const policy = await policyOf(tx, policyName);
       if (!input.user && !policy) return undefined;

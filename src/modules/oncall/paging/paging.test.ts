@@ -34,9 +34,14 @@ spec:
   ackTimeout: 30m
 ---
 apiVersion: opsdeck.dev/v1
+kind: EscalationPolicy
+metadata: { name: feed-critical }
+spec: { steps: [ { notify: [ { user: carol } ], after: 1m } ] }
+---
+apiVersion: opsdeck.dev/v1
 kind: Service
 metadata: { name: feed }
-spec: { owner: web, tier: 2, oncall: { escalationPolicy: feed } }
+spec: { owner: web, tier: 2, oncall: { escalationPolicy: feed, bySeverity: { SEV1: feed-critical } } }
 ---
 apiVersion: opsdeck.dev/v1
 kind: Service
@@ -98,6 +103,13 @@ describe.each(DIALECTS)('paging on %s', (dialect) => {
     const created = JSON.parse(text) as PageView;
     expect(created).toMatchObject({ status: 'triggered', step: 1, policy: 'feed', urgency: 'high', source: 'manual' });
     expect((await page(created.id)).paged.map((p) => p.user)).toEqual(['alice']);
+    const sev1 = await server!.request('/api/v1/pages', {
+      method: 'POST',
+      json: { service: 'feed', title: 'Feed down', severity: 'SEV1' },
+    });
+    const sev1Page = (await sev1.json()) as PageView;
+    expect(sev1Page.policy).toBe('feed-critical');
+    expect((await server!.request(`/api/v1/pages/${sev1Page.id}/resolve`, { method: 'POST' })).status).toBe(200);
 
     await advance(clock, 4 * 60_000 + 59_000);
     expect((await page(created.id)).step).toBe(1);
@@ -218,6 +230,13 @@ describe.each(DIALECTS)('paging on %s', (dialect) => {
     expect(await issues(await server!.request('/api/v1/pages', { method: 'POST', json: { title: 'x', user: 'ghost' } }))).toContain(
       '/user',
     );
+    expect(
+      await issues(
+        await apply(
+          'apiVersion: opsdeck.dev/v1\nkind: Service\nmetadata: { name: x }\nspec: { owner: web, oncall: { escalationPolicy: feed, bySeverity: { SEV1: ghost } } }\n',
+        ),
+      ),
+    ).toEqual(['/spec/oncall/bySeverity/SEV1']);
     const noPolicy = await server!.request('/api/v1/pages', { method: 'POST', json: { title: 'x', service: 'orphan' } });
     expect(noPolicy.status).toBe(400);
     expect(await noPolicy.text()).toMatch(/no spec.oncall.escalationPolicy/);
