@@ -15,6 +15,7 @@ import { registerFreezeCommands } from './freeze.js';
 import { registerInstancesCommands } from './instances.js';
 import { registerJobsCommands } from './jobs.js';
 import { registerLogsCommand } from './logs.js';
+import { registerNotificationCommands } from './notifications.js';
 import { registerPageCommands } from './page.js';
 import { registerPipelineCommands } from './pipeline.js';
 import { registerReleaseCommands } from './release.js';
@@ -59,6 +60,7 @@ export function buildProgram(cli: Cli): Command {
   registerSilenceCommands(program, cli);
   registerRulesCommands(program, cli);
   registerPageCommands(program, cli);
+  registerNotificationCommands(program, cli);
   registerDoraCommand(program, cli);
   registerChangesCommands(program, cli);
   registerEventsCommands(program, cli);

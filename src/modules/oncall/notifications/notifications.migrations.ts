@@ -17,17 +17,22 @@ export const notificationMigrations: Migration[] = [
         .addColumn('attempts', 'integer', (c) => c.notNull())
         .addColumn('last_error', 'text')
         .addColumn('send_at', 'bigint', (c) => c.notNull())
+        .addColumn('next_attempt_at', 'bigint')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .addColumn('sent_at', 'bigint')
         .execute();
+      // cancelPending and `notifications log --page`; the log's newest-first listing; `--user`.
       await db.schema.createIndex('oncall_deliveries_page').on('oncall_deliveries').columns(['page_id', 'status']).execute();
       await db.schema.createIndex('oncall_deliveries_created').on('oncall_deliveries').columns(['created_at']).execute();
+      await db.schema.createIndex('oncall_deliveries_user').on('oncall_deliveries').columns(['user', 'created_at']).execute();
       await db.schema
         .createTable('oncall_delivery_attempts')
         .addColumn('delivery_id', 'text', (c) => c.notNull())
         .addColumn('n', 'integer', (c) => c.notNull())
         .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('contact_index', 'integer', (c) => c.notNull())
+        .addColumn('contact', 'text', (c) => c.notNull())
         .addColumn('channel', 'text', (c) => c.notNull())
         .addColumn('destination', 'text', (c) => c.notNull())
         .addColumn('outcome', 'text', (c) => c.notNull())

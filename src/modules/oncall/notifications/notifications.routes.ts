@@ -1,127 +1,77 @@
 import { Type } from '@sinclair/typebox';
 import { transaction } from '../../../core/db/database.js';
-import { validationFailed } from '../../../core/errors.js';
+import { notFound, validationFailed } from '../../../core/errors.js';
+import { newId } from '../../../core/ids.js';
 import type { Core, RouteDefinition } from '../../../core/module.js';
 import type { CatalogApi } from '../../catalog/index.js';
-import type { NotificationsApi } from '../contracts.js';
+import type { NotificationMessage, NotificationsApi } from '../contracts.js';
 import type { Secrets } from '../secrets.js';
-import type { OncallDeliveriesTable } from './notifications.tables.js';
+import type { DeliveryLog } from './delivery-log.js';
+import { DELIVERY_STATUSES, type DeliveryStatus } from './notifications.tables.js';
 
-export interface DeliveryView {
-  id: string;
-  status: string;
-  pageId: string | null;
-  user: string | null;
-  event: string;
-  title: string;
-  contact: string;
-  channel: string;
-  attempts: {
-    n: number;
-    at: number;
-    channel: string;
-    destination: string;
-    outcome: string;
-    statusCode: number | null;
-    error: string | null;
-    durationMs: number;
-  }[];
-  lastError: string | null;
-  sendAt: number;
-  createdAt: number;
-  sentAt: number | null;
-}
+const ListQuery = Type.Object(
+  {
+    page: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    user: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
+    status: Type.Optional(Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s)))),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+const TestBody = Type.Object(
+  {
+    user: Type.String({ minLength: 1, maxLength: 63 }),
+    contact: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
+  },
+  { additionalProperties: false },
+);
 
 export function notificationRoutes(
   core: Core,
-  deps: { catalog: CatalogApi; secrets: Secrets; queue: NotificationsApi },
+  deps: { catalog: CatalogApi; secrets: Secrets; queue: NotificationsApi; log: DeliveryLog },
 ): RouteDefinition[] {
-  const view = async (rows: OncallDeliveriesTable[]): Promise<DeliveryView[]> => {
-    const ids = rows.map((r) => r.id);
-    const attempts = ids.length
-      ? await core.db
-          .selectFrom('oncall_delivery_attempts')
-          .selectAll()
-          .where('delivery_id', 'in', ids)
-          .orderBy('delivery_id')
-          .orderBy('n')
-          .execute()
-      : [];
-    return rows.map((r) => {
-      const contacts = JSON.parse(r.contacts) as { name: string; type: string }[];
-      const message = JSON.parse(r.message) as { event: string; title: string };
-      const contact = contacts[r.contact_index]!;
-      return {
-        id: r.id,
-        status: r.status,
-        pageId: r.page_id,
-        user: r.user,
-        event: message.event,
-        title: message.title,
-        contact: contact.name,
-        channel: contact.type,
-        attempts: attempts
-          .filter((a) => a.delivery_id === r.id)
-          .map((a) => ({
-            n: a.n,
-            at: Number(a.at),
-            channel: a.channel,
-            destination: a.destination,
-            outcome: a.outcome,
-            statusCode: a.status_code,
-            error: a.error,
-            durationMs: a.duration_ms,
-          })),
-        lastError: r.last_error,
-        sendAt: Number(r.send_at),
-        createdAt: Number(r.created_at),
-        sentAt: r.sent_at === null ? null : Number(r.sent_at),
-      };
-    });
-  };
-
   return [
     {
       method: 'GET',
       url: '/api/v1/notifications',
       access: 'viewer',
       operationId: 'listNotifications',
-      summary: 'The delivery log: every notification with each attempt, newest first',
+      summary: 'The delivery log: notifications newest first, each with every attempt',
       tags: ['oncall'],
-      schema: {
-        querystring: Type.Object({
-          page: Type.Optional(Type.String({ maxLength: 40 })),
-          user: Type.Optional(Type.String({ maxLength: 63 })),
-          status: Type.Optional(Type.Union(['queued', 'sent', 'failed', 'cancelled'].map((s) => Type.Literal(s)))),
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-        }),
-      },
+      schema: { querystring: ListQuery },
       async handler(request) {
-        const q = request.query as { page?: string; user?: string; status?: OncallDeliveriesTable['status']; limit?: number };
-        let query = core.db
-          .selectFrom('oncall_deliveries')
-          .selectAll()
-          .orderBy('created_at', 'desc')
-          .orderBy('id', 'desc')
-          .limit(q.limit ?? 100);
-        if (q.page) query = query.where('page_id', '=', q.page);
-        if (q.user) query = query.where('user', '=', q.user);
-        if (q.status) query = query.where('status', '=', q.status);
-        return { items: await view(await query.execute()) };
+        const q = request.query as { page?: string; user?: string; status?: DeliveryStatus; limit?: number };
+        return { items: await deps.log.list(q) };
       },
     },
     {
       method: 'GET',
       url: '/api/v1/notifications/signing-secret',
       access: 'admin',
-      operationId: 'webhookSigningSecret',
+      operationId: 'getWebhookSigningSecret',
       summary: 'The key webhook receivers verify x-opsdeck-signature with (base64)',
       tags: ['oncall'],
       async handler() {
         return {
           secret: (await deps.secrets.get('webhook-signing')).toString('base64'),
-          algorithm: 'HMAC-SHA256 over "<x-opsdeck-timestamp>.<body>", hex, as v1=<hex>',
+          algorithm: 'x-opsdeck-signature: v1=<hex HMAC-SHA256(key, "<x-opsdeck-timestamp>.<raw body>")>',
         };
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/v1/notifications/:id',
+      access: 'viewer',
+      operationId: 'getNotification',
+      summary: 'One delivery with its contact chain and every attempt',
+      tags: ['oncall'],
+      schema: { params: Type.Object({ id: Type.String({ pattern: '^ntf_[0-9a-z]+$', maxLength: 64 }) }) },
+      async handler(request) {
+        const { id } = request.params as { id: string };
+        const view = await deps.log.get(id);
+        if (!view) throw notFound(`notification '${id}' does not exist`, { id });
+        return view;
       },
     },
     {
@@ -129,24 +79,24 @@ export function notificationRoutes(
       url: '/api/v1/notifications/test',
       access: 'responder',
       operationId: 'sendTestNotification',
-      summary: "Sends a test notification to a user's contacts (or one named contact)",
+      summary: "Sends a test notification to each of a user's contacts (or one named contact)",
       tags: ['oncall'],
-      schema: {
-        body: Type.Object(
-          { user: Type.String({ minLength: 1, maxLength: 63 }), contact: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })) },
-          { additionalProperties: false },
-        ),
-      },
+      bodyLimit: 4096,
+      schema: { body: TestBody },
       async handler(request, reply) {
         const body = request.body as { user: string; contact?: string };
         const user = await deps.catalog.getUser(body.user);
-        if (!user) throw validationFailed('unknown user', [{ pointer: '/user', message: `User '${body.user}' does not exist` }]);
+        if (!user)
+          throw validationFailed(`unknown user '${body.user}'`, [{ pointer: '/user', message: `user '${body.user}' does not exist` }]);
         const contacts = user.spec.contacts ?? [];
-        if (contacts.length === 0)
-          throw validationFailed('no contacts', [{ pointer: '/user', message: `User '${body.user}' has no contacts` }]);
+        if (contacts.length === 0) {
+          throw validationFailed(`user '${body.user}' has no contacts`, [
+            { pointer: '/user', message: `user '${body.user}' has no contacts to send to; add spec.contacts` },
+          ]);
+        }
         const chosen = body.contact ? contacts.filter((c) => c.name === body.contact) : contacts;
         if (chosen.length === 0) {
-          throw validationFailed('unknown contact', [
+          throw validationFailed(`unknown contact '${body.contact}'`, [
             {
               pointer: '/contact',
               message: `'${body.contact}' is not one of ${body.user}'s contacts (${contacts.map((c) => c.name).join(', ')})`,
@@ -154,26 +104,22 @@ export function notificationRoutes(
           ]);
         }
         const now = core.clock.now();
-        const ids: string[] = [];
+        const keys: string[] = [];
         await transaction(core.db, async (tx) => {
-          // Each contact on its own, so the test says which ones work (no fallback between them).
+          // One delivery per contact and no fallback between them: a test says which contacts work.
           for (const contact of chosen) {
-            const key = `test:${body.user}:${contact.name}:${now}:${Math.random().toString(36).slice(2)}`;
-            await deps.queue.enqueue(tx, {
-              idempotencyKey: key,
-              user: body.user,
-              contacts: [contact],
-              message: {
-                event: 'test',
-                title: `Test notification for ${body.user}`,
-                summary: `Sent by ${request.actor.name} to check the ${contact.name} contact.`,
-                urgency: 'low',
-                paged: [body.user],
-                changes: [],
-                at: now,
-              },
-            });
-            ids.push(key);
+            const key = `test:${body.user}:${contact.name}:${newId('tst', now)}`;
+            const message: NotificationMessage = {
+              event: 'test',
+              title: `Test notification for ${body.user}`,
+              summary: `Sent by ${request.actor.name} to check the ${contact.name} contact (${contact.type}). Nothing is wrong.`,
+              urgency: 'low',
+              paged: [body.user],
+              changes: [],
+              at: now,
+            };
+            await deps.queue.enqueue(tx, { idempotencyKey: key, user: body.user, contacts: [contact], message });
+            keys.push(key);
           }
           await core.audit.record(tx, {
             actor: request.actor,
@@ -182,8 +128,7 @@ export function notificationRoutes(
             change: { contacts: chosen.map((c) => c.name) },
           });
         });
-        const rows = await core.db.selectFrom('oncall_deliveries').selectAll().where('idempotency_key', 'in', ids).execute();
-        return reply.status(202).send({ items: await view(rows) });
+        return reply.status(202).send({ items: await deps.log.byKeys(keys) });
       },
     },
   ];

@@ -37,7 +37,8 @@ export function createActionLinks(secrets: Secrets, publicUrl: () => string) {
       return `${payload}.${await sign(payload, tx)}`;
     },
     async url(claims: LinkClaims, tx?: Executor): Promise<string> {
-      return `${publicUrl()}/api/v1/pages/actions/${await this.token(claims, tx)}`;
+      // A query parameter, not a path segment: tokens are longer than routers like in a path.
+      return `${publicUrl()}/api/v1/pages/actions?token=${await this.token(claims, tx)}`;
     },
     /** The claims of a genuine, unexpired token; a reason otherwise (shown to whoever clicked). */
     async verify(token: string, now: number): Promise<LinkClaims | { refused: string }> {

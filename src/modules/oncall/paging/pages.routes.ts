@@ -248,14 +248,14 @@ export function pageRoutes(
     },
     {
       method: 'GET',
-      url: '/api/v1/pages/actions/:token',
+      url: '/api/v1/pages/actions',
       access: 'public',
       operationId: 'pageActionForm',
       summary: 'One-click link from a notification: shows what it will do (GET never acts: mail scanners prefetch links)',
       tags: ['oncall'],
-      schema: { params: Type.Object({ token: Type.String({ maxLength: 2000 }) }) },
+      schema: { querystring: Type.Object({ token: Type.String({ minLength: 1, maxLength: 2000 }) }) },
       async handler(request, reply) {
-        const { token } = request.params as { token: string };
+        const { token } = request.query as { token: string };
         const claims = await links.verify(token, core.clock.now());
         if ('refused' in claims) return html(reply, 403, 'Link refused', `<p>${escapeHtml(claims.refused)}</p>`);
         const page = await core.db.selectFrom('oncall_pages').selectAll().where('id', '=', claims.page).executeTakeFirst();
@@ -272,14 +272,14 @@ export function pageRoutes(
     },
     {
       method: 'POST',
-      url: '/api/v1/pages/actions/:token',
+      url: '/api/v1/pages/actions',
       access: 'public',
       operationId: 'pageAction',
       summary: 'Carries out a one-click link: the signed token says which page, which action, and for whom',
       tags: ['oncall'],
-      schema: { params: Type.Object({ token: Type.String({ maxLength: 2000 }) }) },
+      schema: { querystring: Type.Object({ token: Type.String({ minLength: 1, maxLength: 2000 }) }) },
       async handler(request, reply) {
-        const { token } = request.params as { token: string };
+        const { token } = request.query as { token: string };
         const claims = await links.verify(token, core.clock.now());
         if ('refused' in claims) return html(reply, 403, 'Link refused', `<p>${escapeHtml(claims.refused)}</p>`);
         const actor = { kind: 'token' as const, name: `user:${claims.user}`, role: 'responder' as const };
