@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ run(): Promise<BenchResult> }>> = 
   intake: () => import('./intake.js'),
   ingest: () => import('./ingest.js'),
   query: () => import('./query.js'),
+  paging: () => import('./paging.js'),
 };
 
 const name = process.argv[2];

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { sql } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { Database, Executor } from '../db/database.js';
@@ -351,6 +352,13 @@ class JobRunner implements Jobs {
    */
   private hintAfterCommit(runAt: number, now: number): void {
     this.alarm.hint(runAt > now + 250 ? [runAt] : [now + 10, now + 50, now + 250, Math.max(runAt, now + 10)]);
+    if (runAt > now + 250) return;
+    // SQLite has one connection, held by the open transaction: a query queued now runs right after
+    // it commits (or rolls back), so the job is looked at without waiting for the first hint.
+    sql`select 1`.execute(this.options.database.db).then(
+      () => this.alarm.wake(runAt),
+      () => {},
+    );
   }
 
   private async shutdown(graceMs: number): Promise<void> {
