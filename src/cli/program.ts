@@ -16,6 +16,7 @@ import { registerInstancesCommands } from './instances.js';
 import { registerJobsCommands } from './jobs.js';
 import { registerLogsCommand } from './logs.js';
 import { registerNotificationCommands } from './notifications.js';
+import { registerOncallCommands } from './oncall.js';
 import { registerPageCommands } from './page.js';
 import { registerPipelineCommands } from './pipeline.js';
 import { registerReleaseCommands } from './release.js';
@@ -60,6 +61,7 @@ export function buildProgram(cli: Cli): Command {
   registerSilenceCommands(program, cli);
   registerRulesCommands(program, cli);
   registerPageCommands(program, cli);
+  registerOncallCommands(program, cli);
   registerNotificationCommands(program, cli);
   registerDoraCommand(program, cli);
   registerChangesCommands(program, cli);
