@@ -1,9 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
-import { Fleet, freePort, waitFor } from '../src/testing/fleet.js';
+import { startAlertmanager } from '../src/testing/alertmanager.js';
+import { Fleet } from '../src/testing/fleet.js';
 import type { BenchResult } from './harness.js';
 
 // Sustained alert intake: Alertmanager webhooks into opsdeck (each one a group of alerts that
@@ -16,7 +14,6 @@ const GROUPS = Number(process.env.BENCH_INTAKE_GROUPS ?? 200);
 const ALERTS_PER_GROUP = Number(process.env.BENCH_INTAKE_ALERTS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_INTAKE_CONNECTIONS ?? 20);
 const DURATION_S = Number(process.env.BENCH_INTAKE_SECONDS ?? 15);
-const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
 
 function load(opts: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => autocannon(opts, (err, res) => (err ? reject(err) : resolve(res))));
@@ -76,8 +73,7 @@ function row(target: string, r: autocannon.Result): Record<string, string | numb
 export async function run(): Promise<BenchResult> {
   const loadAtStart = loadavg();
   const fleet = new Fleet();
-  const dir = mkdtempSync(join(tmpdir(), 'opsdeck-bench-intake-'));
-  let am: ChildProcess | undefined;
+  let am: { url: string; stop(): void } | undefined;
   try {
     await fleet.startServer();
     await fleet.apply(`apiVersion: opsdeck.dev/v1
@@ -113,32 +109,16 @@ spec: { service: bench, type: alertmanager }
     });
     const groups = await fleet.json<{ items: unknown[] }>('/api/v1/alert-groups?limit=1000&status=active');
 
-    const port = await freePort();
-    writeFileSync(
-      join(dir, 'alertmanager.yml'),
+    am = await startAlertmanager(
       'route: { receiver: blackhole, group_by: [alertname], group_wait: 30s, group_interval: 5m, repeat_interval: 4h }\nreceivers: [{ name: blackhole }]\n',
     );
-    am = spawn(
-      ALERTMANAGER,
-      [
-        `--config.file=${join(dir, 'alertmanager.yml')}`,
-        `--storage.path=${join(dir, 'am')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--cluster.listen-address=',
-      ],
-      { stdio: 'ignore' },
-    );
-    await waitFor(
-      'Alertmanager ready',
-      async () => (await fetch(`http://127.0.0.1:${port}/-/ready`).catch(() => undefined))?.ok === true,
-      20_000,
-    );
+    const amUrl = am.url;
     const amBodies = Array.from({ length: GROUPS }, (_, g) => postableBody(g));
     for (const body of amBodies)
-      await fetch(`http://127.0.0.1:${port}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      await fetch(`${amUrl}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     let m = 0;
     const peer = await load({
-      url: `http://127.0.0.1:${port}/api/v2/alerts`,
+      url: `${amUrl}/api/v2/alerts`,
       method: 'POST',
       connections: CONNECTIONS,
       duration: DURATION_S,
@@ -164,8 +144,7 @@ spec: { service: bench, type: alertmanager }
       ],
     };
   } finally {
-    am?.kill('SIGTERM');
+    am?.stop();
     await fleet.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,9 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { startAlertmanager } from '../src/testing/alertmanager.js';
 import { Fleet, freePort, waitFor } from '../src/testing/fleet.js';
 import { type BenchResult, percentile } from './harness.js';
 
@@ -17,7 +15,6 @@ const RATE = Number(process.env.BENCH_PAGING_RATE ?? 100);
 const SECONDS = Number(process.env.BENCH_PAGING_SECONDS ?? 10);
 const ESCALATIONS = Number(process.env.BENCH_PAGING_ESCALATIONS ?? 1000);
 const STEP_S = Number(process.env.BENCH_PAGING_STEP_SECONDS ?? 20);
-const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
 
 /** A webhook sink that notes when each title first arrived (performance.now(), same clock as the sender). */
 async function sink(titleOf: (body: unknown) => string[]): Promise<{ url: string; first: Map<string, number>; server: Server }> {
@@ -67,8 +64,7 @@ const round = (n: number) => Math.round(n * 10) / 10;
 export async function run(): Promise<BenchResult> {
   const loadAtStart = loadavg();
   const fleet = new Fleet();
-  const dir = mkdtempSync(join(tmpdir(), 'opsdeck-bench-paging-'));
-  let am: ChildProcess | undefined;
+  let am: { url: string; stop(): void } | undefined;
   const opsdeckSink = await sink((b) => [(b as { page?: { title?: string } }).page?.title ?? '']);
   const amSink = await sink((b) => ((b as { alerts?: { labels: { alertname: string } }[] }).alerts ?? []).map((a) => a.labels.alertname));
   try {
@@ -114,29 +110,13 @@ spec: { route: { receiver: service, groupWait: 0s, groupInterval: 5m, repeatInte
     );
     const opsdeck = latencies(opsdeckSent, opsdeckSink.first);
 
-    const port = await freePort();
-    writeFileSync(
-      join(dir, 'alertmanager.yml'),
+    const peerAm = await startAlertmanager(
       `route: { receiver: sink, group_by: [alertname], group_wait: 0s, group_interval: 5m, repeat_interval: 4h }\nreceivers: [{ name: sink, webhook_configs: [ { url: "${amSink.url}/am", send_resolved: false } ] }]\n`,
     );
-    am = spawn(
-      ALERTMANAGER,
-      [
-        `--config.file=${join(dir, 'alertmanager.yml')}`,
-        `--storage.path=${join(dir, 'am')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--cluster.listen-address=',
-      ],
-      { stdio: 'ignore' },
-    );
-    await waitFor(
-      'Alertmanager ready',
-      async () => (await fetch(`http://127.0.0.1:${port}/-/ready`).catch(() => undefined))?.ok === true,
-      20_000,
-    );
+    am = peerAm;
     const ends = new Date(Date.now() + 3_600_000).toISOString();
     const amSent = await paced((i) =>
-      post(`http://127.0.0.1:${port}/api/v2/alerts`, [{ labels: { alertname: `Bench${i}`, service: 'bench' }, endsAt: ends }]),
+      post(`${peerAm.url}/api/v2/alerts`, [{ labels: { alertname: `Bench${i}`, service: 'bench' }, endsAt: ends }]),
     );
     await waitFor('Alertmanager notifications', async () => amSink.first.size >= amSent.size || undefined, 60_000).catch(() => undefined);
     const peer = latencies(amSent, amSink.first);
@@ -209,10 +189,9 @@ spec: { route: { receiver: service, groupWait: 0s, groupInterval: 5m, repeatInte
       ],
     };
   } finally {
-    am?.kill('SIGTERM');
+    am?.stop();
     await fleet.stop();
     opsdeckSink.server.close();
     amSink.server.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }

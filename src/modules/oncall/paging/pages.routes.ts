@@ -95,6 +95,9 @@ function html(reply: FastifyReply, status: number, title: string, body: string) 
     );
 }
 
+const TokenQuery = Type.Object({ token: Type.String({ minLength: 1, maxLength: 2000 }) });
+const refused = (reply: FastifyReply, why: string) => html(reply, 403, 'Link refused', `<p>${escapeHtml(why)}</p>`);
+
 export function pageRoutes(
   core: Core,
   deps: { paging: Paging; links: ActionLinks; catalog: CatalogApi; schedules: SchedulesApi; alerting: AlertingApi },
@@ -253,11 +256,10 @@ export function pageRoutes(
       operationId: 'pageActionForm',
       summary: 'One-click link from a notification: shows what it will do (GET never acts: mail scanners prefetch links)',
       tags: ['oncall'],
-      schema: { querystring: Type.Object({ token: Type.String({ minLength: 1, maxLength: 2000 }) }) },
+      schema: { querystring: TokenQuery },
       async handler(request, reply) {
-        const { token } = request.query as { token: string };
-        const claims = await links.verify(token, core.clock.now());
-        if ('refused' in claims) return html(reply, 403, 'Link refused', `<p>${escapeHtml(claims.refused)}</p>`);
+        const claims = await links.verify((request.query as { token: string }).token, core.clock.now());
+        if ('refused' in claims) return refused(reply, claims.refused);
         const page = await core.db.selectFrom('oncall_pages').selectAll().where('id', '=', claims.page).executeTakeFirst();
         if (!page) return html(reply, 404, 'No such page', '<p>This page no longer exists.</p>');
         const verb = claims.action === 'ack' ? 'Acknowledge' : 'Resolve';
@@ -277,11 +279,10 @@ export function pageRoutes(
       operationId: 'pageAction',
       summary: 'Carries out a one-click link: the signed token says which page, which action, and for whom',
       tags: ['oncall'],
-      schema: { querystring: Type.Object({ token: Type.String({ minLength: 1, maxLength: 2000 }) }) },
+      schema: { querystring: TokenQuery },
       async handler(request, reply) {
-        const { token } = request.query as { token: string };
-        const claims = await links.verify(token, core.clock.now());
-        if ('refused' in claims) return html(reply, 403, 'Link refused', `<p>${escapeHtml(claims.refused)}</p>`);
+        const claims = await links.verify((request.query as { token: string }).token, core.clock.now());
+        if ('refused' in claims) return refused(reply, claims.refused);
         const actor = { kind: 'token' as const, name: `user:${claims.user}`, role: 'responder' as const };
         const outcome = await transaction(core.db, async (tx) => {
           const page = await paging.load(tx, claims.page);
