@@ -95,7 +95,7 @@ export const telemetryModule = defineModule<TelemetryService>({
       },
     });
 
-    const scraper = new Scraper({ now: () => core.clock.now(), write: (samples) => store.write(samples) });
+    const scraper = new Scraper({ now: () => core.clock.now(), write: (batch, at) => store.writeBatch(batch, at) });
     // Ticks come every second so 1 s intervals are honoured; the target list (a resource listing
     // and an instance query per service) is rebuilt at most every TARGETS_REFRESH_MS.
     let targets: { at: number; list: Awaited<ReturnType<typeof scrapeTargets>> } | undefined;
@@ -103,10 +103,10 @@ export const telemetryModule = defineModule<TelemetryService>({
       id: 'telemetry.scrape',
       scope: 'global',
       schedule: { every: 1000 },
-      async run() {
+      async run({ scheduledAt }) {
         const now = core.clock.now();
         if (!targets || now - targets.at >= TARGETS_REFRESH_MS) targets = { at: now, list: await scrapeTargets(core, runtime) };
-        await scraper.tick(targets.list);
+        await scraper.tick(targets.list, scheduledAt);
       },
     });
     // The agents' router traffic, as reported to the runtime, becomes series like any scrape.

@@ -4,7 +4,7 @@ import type { QueryData, Sample } from './contracts.js';
 import { evaluateInstant, evaluateRange, parsePromql } from './promql/index.js';
 import { type PrometheusClient, prometheusClient } from './providers/prometheus-client.js';
 import type { MetricsProviderSpec } from './providers/provider.schema.js';
-import type { MetricStore, WriteResult } from './store/metric-store.js';
+import type { MetricStore, SampleBatch, WriteResult } from './store/metric-store.js';
 
 export const METRICS_PROVIDER_KIND = 'MetricsProvider';
 
@@ -28,6 +28,8 @@ export interface TelemetryService {
   store: MetricStore;
   now(): number;
   write(samples: Sample[]): Promise<WriteResult>;
+  /** Samples without a timestamp get `defaultTimestamp`, else now. */
+  writeBatch(batch: SampleBatch, defaultTimestamp?: number): Promise<WriteResult>;
   query(q: InstantQuery): Promise<QueryData>;
   queryRange(q: RangeQuery): Promise<QueryData>;
 }
@@ -57,6 +59,7 @@ export function createTelemetryService(core: Core, store: MetricStore): Telemetr
     store,
     now: () => core.clock.now(),
     write: (samples) => store.write(samples, core.clock.now()),
+    writeBatch: (batch, defaultTimestamp) => store.writeBatch(batch, defaultTimestamp ?? core.clock.now()),
     async query(q) {
       const client = await remote(q.provider);
       if (client) return client.query({ query: q.query, time: seconds(q.time) });

@@ -1,13 +1,27 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { validationFailed } from '../../../core/errors.js';
 import type { RouteDefinition } from '../../../core/module.js';
-import { decodeOtlpMetrics, ExpositionError, encodeOtlpResponse, parseExposition } from '../ingest/index.js';
+import {
+  BoundedSeriesCache,
+  decodeOtlpMetrics,
+  type ExpositionBatch,
+  ExpositionError,
+  encodeOtlpResponse,
+  type ParsedSeries,
+  parseExpositionBatch,
+} from '../ingest/index.js';
+import type { SeriesHandle } from '../store/metric-store.js';
 import type { TelemetryService } from '../telemetry.service.js';
 
 /** Pushes may be larger than ordinary API bodies. */
 const INGEST_BODY_LIMIT = 16 * 1024 * 1024;
 
+type PushedSeries = ParsedSeries & SeriesHandle;
+
 export function ingestRoutes(telemetry: TelemetryService): RouteDefinition[] {
+  // Pushed series by their raw text, across pushes and pushers: known lines skip the label parse
+  // and the series lookup (the store's handle stays on the entry).
+  const pushed = new BoundedSeriesCache<PushedSeries>((parsed) => ({ ...parsed, ref: undefined }));
   return [
     {
       method: 'POST',
@@ -22,19 +36,17 @@ export function ingestRoutes(telemetry: TelemetryService): RouteDefinition[] {
           const message = 'send Prometheus text format with content-type text/plain or application/openmetrics-text';
           throw validationFailed(message, [{ pointer: '', message }]);
         }
-        let samples: ReturnType<typeof parseExposition>['samples'];
+        const now = telemetry.now();
+        let batch: ExpositionBatch<PushedSeries>;
         try {
-          samples = parseExposition(request.body, {
-            contentType: request.headers['content-type'],
-            defaultTimestamp: telemetry.now(),
-          }).samples;
+          batch = parseExpositionBatch(request.body, pushed, { contentType: request.headers['content-type'] });
         } catch (err) {
           if (err instanceof ExpositionError) {
             throw validationFailed(err.message, [{ pointer: '', message: err.message, line: err.line, column: err.column }]);
           }
           throw err;
         }
-        const result = await telemetry.write(samples);
+        const result = await telemetry.writeBatch(batch, now);
         return reply.status(200).send(result);
       },
     },

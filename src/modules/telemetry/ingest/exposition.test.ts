@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../contracts.js';
-import { ExpositionError, parseExposition } from './index.js';
+import { BoundedSeriesCache, ExpositionError, type ParsedSeries, parseExposition, parseExpositionBatch } from './index.js';
 
 const OM = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
@@ -199,4 +199,62 @@ describe('parseExposition: errors name the line and column', () => {
       expect(err.toBody().error.details).toEqual({ line: err.line, column: err.column });
     });
   }
+});
+
+/** parseExpositionBatch's samples in parseExposition's shape. */
+function batchSamples(text: string, cache: BoundedSeriesCache<ParsedSeries>, contentType?: string, defaultTimestamp?: number): Sample[] {
+  const batch = parseExpositionBatch(text, cache, { contentType });
+  return Array.from({ length: batch.length }, (_, i) => {
+    const t = Number.isNaN(batch.t[i]!) ? defaultTimestamp : batch.t[i]!;
+    return { labels: batch.series[i]!.labels, value: batch.v[i]!, ...(t === undefined ? {} : { t }) };
+  });
+}
+
+describe('parseExpositionBatch: series looked up by their raw text', () => {
+  for (const c of cases) {
+    it(`parses as parseExposition does, cold and warm: ${c.name}`, () => {
+      const cache = new BoundedSeriesCache<ParsedSeries>((p) => p);
+      expect(batchSamples(c.text, cache, c.contentType, c.defaultTimestamp)).toEqual(c.samples);
+      expect(batchSamples(c.text, cache, c.contentType, c.defaultTimestamp)).toEqual(c.samples);
+    });
+  }
+
+  it('reports the same errors, also for lines whose series text is cached', () => {
+    const cache = new BoundedSeriesCache<ParsedSeries>((p) => p);
+    parseExpositionBatch('h_bucket{a="1"} 1\ns{x="1"} 2\na{x="}"} 3\n', cache);
+    expect(cache.size).toBe(3);
+    for (const [text, message, contentType] of [
+      ...errors,
+      ['# TYPE h histogram\nh_bucket{a="1"} 1', 'line 2, column 1: histogram bucket "h_bucket" has no "le" label', undefined],
+      ['# TYPE s summary\ns{x="1"} 1', 'line 2, column 1: summary "s" has no "quantile" label', undefined],
+      ['a{x="}"} 3 x', 'line 1, column 12: invalid timestamp "x"', undefined],
+    ] as const) {
+      expect(() => parseExpositionBatch(text, cache, { contentType }), text).toThrow(message);
+      expect(() => parseExpositionBatch(text, cache, { contentType }), `${text} (warm)`).toThrow(message);
+    }
+  });
+
+  it('shares one parsed series between lines and parses with the same spelling only', () => {
+    const cache = new BoundedSeriesCache<ParsedSeries>((p) => ({ ...p }));
+    const a = parseExpositionBatch('m{a="1",b="2"} 1\nm {a="1", b="2"} 2\n', cache);
+    const b = parseExpositionBatch('m{a="1",b="2"} 3 1000\n', cache);
+    expect(b.series[0]).toBe(a.series[0]);
+    expect(a.series[1]).not.toBe(a.series[0]);
+    expect(a.series[1]!.labels).toEqual(a.series[0]!.labels);
+    expect([b.v[0], b.t[0]]).toEqual([3, 1000]);
+  });
+
+  it('tells apart series whose texts start alike', () => {
+    const cache = new BoundedSeriesCache<ParsedSeries>((p) => p);
+    const text = 'm 1\nm {a="1"} 2\nm\t3\nm{a="}"} 4\nm{a="}",b="2"} 5\nm 6 # {t="x"} 1\nm{a="1"} 7\n';
+    const expected = parseExposition(text).samples;
+    expect(expected.map((x) => Object.keys(x.labels).length)).toEqual([1, 2, 1, 2, 3, 1, 2]);
+    for (let i = 0; i < 3; i++) expect(batchSamples(text, cache)).toEqual(expected);
+  });
+
+  it('starts over past its bound', () => {
+    const cache = new BoundedSeriesCache<ParsedSeries>((p) => p, 2);
+    parseExpositionBatch('a 1\nb 1\nc 1\n', cache);
+    expect(cache.size).toBe(1);
+  });
 });

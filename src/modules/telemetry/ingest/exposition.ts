@@ -33,6 +33,7 @@ import {
   unescapeHelp,
 } from './exposition-tokens.js';
 import { isValidMetricName } from './names.js';
+import { detached, detachedSeries, type ParsedSeries, type SeriesTextCache } from './series-text.js';
 
 export type { MetricFamilyInfo, MetricType } from './exposition-families.js';
 
@@ -48,6 +49,15 @@ export interface ParsedExposition {
   families: Map<string, MetricFamilyInfo>;
 }
 
+/** Samples as parallel columns: sample i is `series[i]` at `t[i]` (NaN: no timestamp given) with value `v[i]`. */
+export interface ExpositionBatch<E extends ParsedSeries> {
+  length: number;
+  series: E[];
+  t: Float64Array;
+  v: Float64Array;
+  families: Map<string, MetricFamilyInfo>;
+}
+
 /**
  * Parses a Prometheus text (0.0.4) or OpenMetrics 1.0 exposition into samples.
  *
@@ -56,6 +66,27 @@ export interface ParsedExposition {
  */
 export function parseExposition(text: string, options: ParseExpositionOptions = {}): ParsedExposition {
   return new ExpositionParser(text, isOpenMetrics(text, options.contentType), options.defaultTimestamp).run();
+}
+
+/**
+ * Like parseExposition, but series are looked up by their raw text in `cache` (see series-text.ts)
+ * and samples come back as columns, without an object per sample. Same validation and errors.
+ */
+export function parseExpositionBatch<E extends ParsedSeries>(
+  text: string,
+  cache: SeriesTextCache<E>,
+  options: Omit<ParseExpositionOptions, 'defaultTimestamp'> = {},
+): ExpositionBatch<E> {
+  const parser = new ExpositionParser(text, isOpenMetrics(text, options.contentType), undefined, cache as SeriesTextCache<ParsedSeries>);
+  parser.run();
+  return parser.batch as ExpositionBatch<E>;
+}
+
+/** Upper bound of the sample lines in `text`. */
+function lineCount(text: string): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 function indexOrEnd(s: string, ch: string, from: number): number {
@@ -78,12 +109,23 @@ class ExpositionParser {
   private nextBackslash = -1;
   private nextLf = -1;
   private lastRole = ROLE_PLAIN;
+  readonly batch: ExpositionBatch<ParsedSeries> | undefined;
+  /** The last sample line's value and timestamp, and where its series text ended. */
+  private value = 0;
+  private seriesEnd = 0;
+  private t: number | undefined;
 
   constructor(
     private readonly s: string,
     private readonly openMetrics: boolean,
     private readonly defaultTimestamp: number | undefined,
-  ) {}
+    private readonly cache?: SeriesTextCache<ParsedSeries>,
+  ) {
+    if (cache) {
+      const n = lineCount(s);
+      this.batch = { length: 0, series: [], t: new Float64Array(n), v: new Float64Array(n), families: this.families };
+    }
+  }
 
   run(): ParsedExposition {
     const s = this.s;
@@ -228,25 +270,104 @@ class ExpositionParser {
     const s = this.s;
     const nameStart = this.pos;
     if (!hasClass(s.charCodeAt(this.pos), METRIC_START)) this.fail(`expected metric name, found ${this.here()}`);
-    this.pos++;
+    const cache = this.cache;
+    if (cache === undefined) {
+      const labels = this.seriesPart(nameStart);
+      const name = labels.__name__!;
+      this.valuePart(name);
+      const value = this.value;
+      const t = this.t;
+      const role = this.roleOf(name);
+      if (role === ROLE_SKIP_CREATED) return;
+      if (role === ROLE_BUCKET && labels.le === undefined)
+        this.fail(`histogram bucket ${JSON.stringify(name)} has no "le" label`, nameStart);
+      if (role === ROLE_QUANTILE && labels.quantile === undefined)
+        this.fail(`summary ${JSON.stringify(name)} has no "quantile" label`, nameStart);
+      this.samples.push(t === undefined ? { labels, value } : { labels, value, t });
+      return;
+    }
+    // Known series text skips the label parse: it parsed to the same labels before.
+    let series = this.cachedSeries(cache, nameStart);
+    if (series === undefined) {
+      const labels = this.seriesPart(nameStart);
+      const parsed = { name: labels.__name__!, labels, hasLe: labels.le !== undefined, hasQuantile: labels.quantile !== undefined };
+      series = cache.add(detached(s.slice(nameStart, this.seriesEnd)), detachedSeries(parsed));
+    }
+    this.valuePart(series.name);
+    const role = this.roleOf(series.name);
+    if (role === ROLE_SKIP_CREATED) return;
+    if (role === ROLE_BUCKET && !series.hasLe) this.fail(`histogram bucket ${JSON.stringify(series.name)} has no "le" label`, nameStart);
+    if (role === ROLE_QUANTILE && !series.hasQuantile)
+      this.fail(`summary ${JSON.stringify(series.name)} has no "quantile" label`, nameStart);
+    const batch = this.batch!;
+    const i = batch.length++;
+    batch.series.push(series);
+    batch.v[i] = this.value;
+    batch.t[i] = this.t === undefined ? Number.NaN : this.t;
+  }
+
+  /**
+   * The cached series whose text starts the line at `start`, leaving `pos` at the value; undefined
+   * on a miss. A cached text is a complete series text that parsed before, so a line starting with
+   * it has that series: only the candidates are guessed here (up to the line's first `}`, or to its
+   * first space for series without labels), natively and without a character loop. A label value
+   * holding a `}` never hits and always takes the full parse, which stays correct.
+   */
+  private cachedSeries<E extends ParsedSeries>(cache: SeriesTextCache<E>, start: number): E | undefined {
+    const s = this.s;
+    if (this.nextLf < start) this.nextLf = indexOrEnd(s, '\n', start);
+    const lineEnd = this.nextLf;
+    const brace = s.indexOf('}', start);
+    if (brace >= 0 && brace < lineEnd) {
+      const hit = cache.get(s.slice(start, brace + 1));
+      if (hit !== undefined) {
+        this.pos = brace + 1;
+        this.skipBlanks();
+        return hit;
+      }
+    }
+    const space = s.indexOf(' ', start);
+    if (space < 0 || space >= lineEnd || (brace >= 0 && brace < space)) return undefined;
+    const hit = cache.get(s.slice(start, space));
+    if (hit === undefined) return undefined;
+    this.pos = space;
+    this.skipBlanks();
+    // `name {labels}` is another series than `name`.
+    if (s.charCodeAt(this.pos) === CH_LBRACE) return undefined;
+    return hit;
+  }
+
+  /** The metric name and label set, leaving `pos` at the value and `seriesEnd` after the series text. */
+  private seriesPart(nameStart: number): Labels {
+    const s = this.s;
+    this.pos = nameStart + 1;
     while (hasClass(s.charCodeAt(this.pos), METRIC_CHAR)) this.pos++;
+    this.seriesEnd = this.pos;
     const name = s.slice(nameStart, this.pos);
     const labels: Labels = { __name__: name };
-    let c = s.charCodeAt(this.pos);
+    const c = s.charCodeAt(this.pos);
     if (c === CH_LBRACE) {
       this.pos++;
       this.labelSet(labels);
+      this.seriesEnd = this.pos;
       this.skipBlanks();
     } else if (isBlank(c)) {
       this.skipBlanks();
       if (s.charCodeAt(this.pos) === CH_LBRACE) {
         this.pos++;
         this.labelSet(labels);
+        this.seriesEnd = this.pos;
         this.skipBlanks();
       }
     } else if (!this.atLineEnd()) {
       this.fail(`unexpected ${this.here()} after metric name ${JSON.stringify(name)}`);
     }
+    return labels;
+  }
+
+  /** The value, timestamp and exemplar after the series, into `value` and `t` (no object per sample). */
+  private valuePart(name: string): void {
+    const s = this.s;
     if (this.atLineEnd()) this.fail(`expected value after ${JSON.stringify(name)}`);
     const valueStart = this.pos;
     const valueEnd = this.token();
@@ -255,7 +376,7 @@ class ExpositionParser {
     this.pos = valueEnd;
     this.skipBlanks();
     let t = this.defaultTimestamp;
-    c = s.charCodeAt(this.pos);
+    let c = s.charCodeAt(this.pos);
     if (!this.atLineEnd() && c !== CH_HASH) {
       t = this.timestamp();
       this.skipBlanks();
@@ -263,13 +384,8 @@ class ExpositionParser {
     }
     if (c === CH_HASH) this.exemplar();
     else if (!this.atLineEnd()) this.fail(`unexpected ${this.here()} after timestamp`);
-
-    const role = this.roleOf(name);
-    if (role === ROLE_SKIP_CREATED) return;
-    if (role === ROLE_BUCKET && labels.le === undefined) this.fail(`histogram bucket ${JSON.stringify(name)} has no "le" label`, nameStart);
-    if (role === ROLE_QUANTILE && labels.quantile === undefined)
-      this.fail(`summary ${JSON.stringify(name)} has no "quantile" label`, nameStart);
-    this.samples.push(t === undefined ? { labels, value } : { labels, value, t });
+    this.value = value;
+    this.t = t;
   }
 
   private timestamp(): number {

@@ -1,11 +1,13 @@
 /** Metric ingest decoders: Prometheus/OpenMetrics text and OTLP/HTTP metrics, to telemetry Samples. */
 
 export {
+  type ExpositionBatch,
   type MetricFamilyInfo,
   type MetricType,
   type ParsedExposition,
   type ParseExpositionOptions,
   parseExposition,
+  parseExpositionBatch,
 } from './exposition.js';
 export { ExpositionError } from './exposition-tokens.js';
 export { checkLimits, type LimitViolation, type SampleLimits } from './limits.js';
@@ -18,3 +20,4 @@ export {
   type OtlpEncoding,
   type OtlpResponseInput,
 } from './otlp-decode.js';
+export { BoundedSeriesCache, type ParsedSeries, type SeriesTextCache } from './series-text.js';

@@ -3,7 +3,7 @@ import { FakeClock } from '../../../core/clock.js';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../../../testing/databases.js';
 import { type Sample, staleMarker } from '../contracts.js';
 import { telemetryMigrations } from '../telemetry.migrations.js';
-import { createMetricStore, type MetricStoreOptions } from './metric-store.js';
+import { createMetricStore, type MetricStoreOptions, type SeriesHandle } from './metric-store.js';
 
 const HOUR = 3_600_000;
 
@@ -146,5 +146,60 @@ describe.each(DIALECTS)('metric store on %s', (dialect) => {
     await store.write([s('c_total', { job: 'a' }, 1, clock.now())]);
     const [back] = await store.select([{ name: '__name__', op: '=', value: 'c_total' }], 0, clock.now());
     expect(back?.v).toEqual([1]);
+  });
+
+  it('writes batches through handles that keep their series across writes, until retention deletes it', async () => {
+    const clock = new FakeClock('2026-05-01T10:00:00Z');
+    const store = await open(clock, { retentionMs: HOUR, rollupRetentionMs: 2 * HOUR, maxSeriesPerMetric: 2 });
+    const t0 = clock.now();
+    const handles: SeriesHandle[] = ['a', 'b', 'c'].map((x) => ({ labels: { __name__: 'h', x } }));
+    const batch = (t: number, v: number) => ({
+      length: 4,
+      series: [...handles, handles[0]!],
+      t: new Float64Array([t, t, Number.NaN, t]),
+      v: new Float64Array([v, Number.NaN, v, v + 1]),
+      stale: new Uint8Array([0, 0, 0, 0]),
+    });
+    // c is over the limit; the second sample of a at the same time is a duplicate; NaN t is "now".
+    expect(await store.writeBatch(batch(t0 - 1000, 1))).toMatchObject({ accepted: 2, duplicates: 1, rejected: 1 });
+    const first = handles[0]!.ref;
+    expect(first?.live).toBe(true);
+    expect(handles[2]!.ref).toBeUndefined();
+    expect(await store.writeBatch(batch(t0, 2), t0)).toMatchObject({ accepted: 2, duplicates: 1, rejected: 1 });
+    expect(handles[0]!.ref).toBe(first);
+    const [a, b] = await store.select([{ name: '__name__', op: '=', value: 'h' }], 0, t0);
+    expect([a!.labels.x, a!.t, a!.v]).toEqual(['a', [t0 - 1000, t0], [1, 2]]);
+    expect(Number.isNaN(b!.v[0])).toBe(true);
+    // Retention deletes both series: the handles notice and the next write creates them anew.
+    clock.set(t0 + 3 * HOUR);
+    expect((await store.prune()).series).toBe(2);
+    expect(first!.live).toBe(false);
+    expect(await store.writeBatch(batch(clock.now(), 3))).toMatchObject({ accepted: 2, rejected: 1 });
+    expect(handles[0]!.ref?.live).toBe(true);
+    expect(handles[0]!.ref?.id).not.toBe(first!.id);
+    const again = await store.select([{ name: 'x', op: '=', value: 'a' }], t0 + HOUR, clock.now());
+    expect(again.map((x) => x.v)).toEqual([[3]]);
+  });
+
+  it('commits concurrent writes together, each with its own counts', async () => {
+    const clock = new FakeClock('2026-05-01T10:00:00Z');
+    const store = await open(clock);
+    const t0 = clock.now();
+    await store.write([s('g', { i: '0' }, 0, t0)]);
+    const results = await Promise.all([
+      store.write([s('g', { i: '0' }, 1, t0 + 1000), s('g', { i: '1' }, 1, t0 + 1000)]),
+      store.write([s('g', { i: '0' }, 9, t0), s('g', { i: '0' }, 2, t0 + 2000)]),
+      store.write([s('g', { i: '1' }, 3, t0 + 3000)]),
+    ]);
+    expect(results.map((r) => [r.accepted, r.duplicates])).toEqual([
+      [2, 0],
+      [1, 1],
+      [1, 0],
+    ]);
+    const read = await store.select([{ name: '__name__', op: '=', value: 'g' }], t0, t0 + 3000);
+    expect(read.map((x) => [x.labels.i, x.v])).toEqual([
+      ['0', [0, 1, 2]],
+      ['1', [1, 3]],
+    ]);
   });
 });

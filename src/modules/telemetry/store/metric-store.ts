@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Counter } from 'prom-client';
-import { bulkInsertIgnore } from '../../../core/db/bulk.js';
-import { type Database, type Db, transaction } from '../../../core/db/database.js';
+import type { Database } from '../../../core/db/database.js';
 import { isStaleMarker, type LabelMatcher, type Labels, type RawSeries, type Sample, type SeriesSource } from '../contracts.js';
 import { matcherPredicate } from '../promql/labels.js';
-import type { TelemetryRollupsTable } from '../telemetry.tables.js';
+import { chunks, ID_CHUNK } from './batching.js';
+import { prune, rollup } from './maintenance.js';
+import { SampleWriter } from './sample-writer.js';
 
 export interface MetricStoreOptions {
   database: Database;
@@ -27,8 +28,36 @@ export interface WriteResult {
   errors: string[];
 }
 
+/** The store's handle on a stored series; `live` turns false when retention deletes series. */
+export interface SeriesRef {
+  readonly id: number;
+  live: boolean;
+  lastSeenWritten: number;
+}
+
+/**
+ * A series as a caller holds it between writes (a parsed exposition line, a scrape target's
+ * series): the store fills `ref` in on first write, so later writes of it skip the lookup.
+ */
+export interface SeriesHandle {
+  readonly labels: Labels;
+  ref?: SeriesRef;
+}
+
+/** Samples as columns: sample i is `series[i]` at `t[i]` (NaN: the default timestamp), value `v[i]`. */
+export interface SampleBatch {
+  length: number;
+  series: ArrayLike<SeriesHandle>;
+  t: ArrayLike<number>;
+  v: ArrayLike<number>;
+  /** 1 where sample i is a staleness marker (its value is ignored). */
+  stale?: ArrayLike<number>;
+}
+
 export interface MetricStore extends SeriesSource {
   write(samples: Sample[], defaultTimestamp?: number): Promise<WriteResult>;
+  /** The same as write, for callers that keep series handles between writes (push, scrape). */
+  writeBatch(batch: SampleBatch, defaultTimestamp?: number): Promise<WriteResult>;
   /** Label names, or values of one label, over series matching any of the selector sets (all when none). */
   labelNames(matcherSets: LabelMatcher[][]): Promise<string[]>;
   labelValues(name: string, matcherSets: LabelMatcher[][]): Promise<string[]>;
@@ -39,22 +68,8 @@ export interface MetricStore extends SeriesSource {
   rollup(): Promise<number>;
 }
 
-const SAMPLES_BULK = {
-  table: 'telemetry_samples',
-  columns: [
-    { name: 'series_id', type: 'bigint' },
-    { name: 't', type: 'bigint' },
-    { name: 'v', type: 'double precision' },
-    { name: 'stale', type: 'smallint' },
-  ],
-  conflict: ['series_id', 't'],
-} as const satisfies Parameters<typeof bulkInsertIgnore>[2];
-const ID_CHUNK = 500;
 const LAST_SEEN_REFRESH_MS = 3_600_000;
 const MINUTE = 60_000;
-/** Rollups leave the newest minutes alone: late samples may still arrive for them. */
-const ROLLUP_LAG_MS = 2 * MINUTE;
-const ROLLUP_MAX_MINUTES_PER_RUN = 60;
 
 /** `name{a="1",b="2"}` with sorted label names: the in-memory key of a series. */
 export function seriesKey(labels: Labels): string {
@@ -70,27 +85,18 @@ function canonicalLabels(labels: Labels): string {
   return JSON.stringify(sorted);
 }
 
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-interface KnownSeries {
-  id: number;
-  lastSeenWritten: number;
-}
-
 /**
  * The built-in metric store over SQL: a series index and raw samples with one-minute rollups.
- * Series ids and parsed labels are cached in memory (series are append-only), so a write is one
- * multi-row insert per 500 samples and a read is one range scan per 500 series.
+ * Series ids and parsed labels are cached in memory (series are append-only), and callers may keep
+ * handles on series (writeBatch), so a write is a bulk insert (sample-writer.ts) and a read is one
+ * range scan per 500 series.
  */
 export function createMetricStore(options: MetricStoreOptions): MetricStore {
   const db = options.database.db;
-  const known = new Map<string, KnownSeries>();
+  const known = new Map<string, SeriesRef>();
   const labelsById = new Map<number, Labels>();
   const seriesPerMetric = new Map<string, number>();
+  const writer = new SampleWriter(options.database);
 
   async function countFor(metric: string): Promise<number> {
     const cached = seriesPerMetric.get(metric);
@@ -117,7 +123,7 @@ export function createMetricStore(options: MetricStoreOptions): MetricStore {
         const rows = await db.selectFrom('telemetry_series').select(['id', 'fingerprint']).where('fingerprint', 'in', part).execute();
         for (const row of rows) {
           const f = fingerprints.get(row.fingerprint)!;
-          known.set(f.key, { id: Number(row.id), lastSeenWritten: 0 });
+          known.set(f.key, { id: Number(row.id), live: true, lastSeenWritten: 0 });
           labelsById.set(Number(row.id), f.labels);
           fingerprints.delete(row.fingerprint);
         }
@@ -153,41 +159,82 @@ export function createMetricStore(options: MetricStoreOptions): MetricStore {
     }
   }
 
-  async function write(samples: Sample[], defaultTimestamp?: number): Promise<WriteResult> {
+  /** Points every handle at its series, creating series within the limits; unresolved ones were refused. */
+  async function resolveHandles(batch: SampleBatch, now: number, result: WriteResult): Promise<void> {
+    let missing: Map<string, Labels> | undefined;
+    for (let i = 0; i < batch.length; i++) {
+      const h = batch.series[i]!;
+      if (h.ref?.live) continue;
+      const key = seriesKey(h.labels);
+      const ref = known.get(key);
+      if (ref) {
+        h.ref = ref;
+        continue;
+      }
+      missing ??= new Map();
+      missing.set(key, h.labels);
+    }
+    if (!missing) return;
+    await resolve(missing, now, result);
+    for (let i = 0; i < batch.length; i++) {
+      const h = batch.series[i]!;
+      if (!h.ref?.live) h.ref = known.get(seriesKey(h.labels));
+    }
+  }
+
+  async function writeBatch(batch: SampleBatch, defaultTimestamp?: number): Promise<WriteResult> {
     const now = options.now();
     const at = defaultTimestamp ?? now;
     const result: WriteResult = { accepted: 0, duplicates: 0, rejected: 0, errors: [] };
-    const keys = samples.map((s) => seriesKey(s.labels));
-    const missing = new Map<string, Labels>();
-    for (let i = 0; i < samples.length; i++) if (!known.has(keys[i]!)) missing.set(keys[i]!, samples[i]!.labels);
-    if (missing.size) await resolve(missing, now, result);
+    await resolveHandles(batch, now, result);
 
-    const rows: [number, number, number | null, number][] = [];
-    const touched: number[] = [];
-    for (let i = 0; i < samples.length; i++) {
-      const series = known.get(keys[i]!);
-      if (!series) {
+    const n = batch.length;
+    const ids: number[] = new Array(n);
+    const ts: number[] = new Array(n);
+    const vs: (number | null)[] = new Array(n);
+    const stales: number[] = new Array(n);
+    let rows = 0;
+    let touched: number[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const ref = batch.series[i]!.ref;
+      if (!ref?.live) {
         result.rejected++;
         continue;
       }
-      const { value } = samples[i]!;
-      const stale = samples[i]!.stale === true || isStaleMarker(value);
-      rows.push([series.id, Math.round(samples[i]!.t ?? at), Number.isNaN(value) ? null : value, stale ? 1 : 0]);
-      if (now - series.lastSeenWritten > LAST_SEEN_REFRESH_MS) {
-        series.lastSeenWritten = now;
-        touched.push(series.id);
+      const t = batch.t[i]!;
+      const v = batch.v[i]!;
+      const stale = batch.stale?.[i] === 1;
+      ids[rows] = ref.id;
+      ts[rows] = Number.isNaN(t) ? at : Math.round(t);
+      vs[rows] = stale || Number.isNaN(v) ? null : v;
+      stales[rows] = stale ? 1 : 0;
+      rows++;
+      if (now - ref.lastSeenWritten > LAST_SEEN_REFRESH_MS) {
+        ref.lastSeenWritten = now;
+        touched ??= [];
+        touched.push(ref.id);
       }
     }
-    if (!rows.length) return result;
-    await transaction(db, async (tx) => {
-      const inserted = await bulkInsertIgnore(options.database, tx, SAMPLES_BULK, rows);
-      result.accepted += inserted;
-      result.duplicates += rows.length - inserted;
-      for (const part of chunks([...new Set(touched)], ID_CHUNK)) {
-        await tx.updateTable('telemetry_series').set({ last_seen: now }).where('id', 'in', part).execute();
-      }
-    });
+    if (!rows) return result;
+    const inserted = await writer.write({ length: rows, seriesId: ids, t: ts, v: vs, stale: stales, touched, now });
+    result.accepted += inserted;
+    result.duplicates += rows - inserted;
     return result;
+  }
+
+  async function write(samples: Sample[], defaultTimestamp?: number): Promise<WriteResult> {
+    const n = samples.length;
+    const t = new Float64Array(n);
+    const v = new Float64Array(n);
+    const stale = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const s = samples[i]!;
+      t[i] = s.t ?? Number.NaN;
+      v[i] = s.value;
+      stale[i] = s.stale === true || isStaleMarker(s.value) ? 1 : 0;
+    }
+    const series = samples.map((s): SeriesHandle => ({ labels: s.labels }));
+    return writeBatch({ length: n, series, t, v, stale }, defaultTimestamp);
   }
 
   /** Every series' id and labels matching all matchers. */
@@ -269,6 +316,7 @@ export function createMetricStore(options: MetricStoreOptions): MetricStore {
 
   return {
     write,
+    writeBatch,
     select,
     series: seriesFor,
     async labelNames(matcherSets) {
@@ -283,8 +331,10 @@ export function createMetricStore(options: MetricStoreOptions): MetricStore {
     },
     async prune() {
       const pruned = await prune(options);
-      // Deleted series must not be written to through a cached id (nor counted against the limit).
+      // Deleted series must not be written to through a cached id (nor counted against the limit);
+      // handles that callers keep see `live` turn false and look their series up again.
       if (pruned.series > 0) {
+        for (const ref of known.values()) ref.live = false;
         known.clear();
         labelsById.clear();
         seriesPerMetric.clear();
@@ -293,79 +343,4 @@ export function createMetricStore(options: MetricStoreOptions): MetricStore {
     },
     rollup: () => rollup(options),
   };
-}
-
-async function allSeriesIds(db: Db): Promise<number[]> {
-  return (await db.selectFrom('telemetry_series').select('id').orderBy('id').execute()).map((r) => Number(r.id));
-}
-
-async function prune(options: MetricStoreOptions) {
-  const db = options.database.db;
-  const now = options.now();
-  const sampleCutoff = now - options.retentionMs;
-  const rollupCutoff = now - options.rollupRetentionMs;
-  let samples = 0;
-  let rollups = 0;
-  for (const part of chunks(await allSeriesIds(db), ID_CHUNK)) {
-    const s = await db.deleteFrom('telemetry_samples').where('series_id', 'in', part).where('t', '<', sampleCutoff).executeTakeFirst();
-    samples += Number(s.numDeletedRows);
-    const r = await db.deleteFrom('telemetry_rollups').where('series_id', 'in', part).where('t', '<', rollupCutoff).executeTakeFirst();
-    rollups += Number(r.numDeletedRows);
-  }
-  const gone = await db.deleteFrom('telemetry_series').where('last_seen', '<', rollupCutoff).executeTakeFirst();
-  return { samples, rollups, series: Number(gone.numDeletedRows) };
-}
-
-async function rollup(options: MetricStoreOptions): Promise<number> {
-  const db = options.database.db;
-  const upTo = Math.floor((options.now() - ROLLUP_LAG_MS) / MINUTE) * MINUTE;
-  const state = await db.selectFrom('telemetry_rollup_state').select('rolled_until').where('id', '=', 1).executeTakeFirstOrThrow();
-  // A new store starts rolling up from now on; history older than that stays raw until pruned.
-  const from = Number(state.rolled_until) || upTo;
-  const to = Math.min(upTo, from + ROLLUP_MAX_MINUTES_PER_RUN * MINUTE);
-  if (to <= from) {
-    if (!Number(state.rolled_until))
-      await db.updateTable('telemetry_rollup_state').set({ rolled_until: from }).where('id', '=', 1).execute();
-    return 0;
-  }
-  for (const part of chunks(await allSeriesIds(db), ID_CHUNK)) {
-    const rows = await db
-      .selectFrom('telemetry_samples')
-      .select(['series_id', 't', 'v', 'stale'])
-      .where('series_id', 'in', part)
-      .where('t', '>=', from)
-      .where('t', '<', to)
-      .orderBy('series_id')
-      .orderBy('t')
-      .execute();
-    const out: TelemetryRollupsTable[] = [];
-    for (const r of rows) {
-      if (r.stale) continue;
-      const id = Number(r.series_id);
-      const minute = Math.floor(Number(r.t) / MINUTE) * MINUTE;
-      let agg = out[out.length - 1];
-      if (!agg || agg.series_id !== id || agg.t !== minute) {
-        agg = { series_id: id, t: minute, count: 0, sum: null, min: null, max: null, last: null, last_t: Number(r.t) };
-        out.push(agg);
-      }
-      const v = r.v === null ? null : Number(r.v);
-      agg.count++;
-      agg.last = v;
-      agg.last_t = Number(r.t);
-      if (v !== null) {
-        agg.sum = (agg.sum ?? 0) + v;
-        agg.min = agg.min === null ? v : Math.min(agg.min, v);
-        agg.max = agg.max === null ? v : Math.max(agg.max, v);
-      }
-    }
-    for (const c of chunks(out, 200)) {
-      await db
-        .insertInto('telemetry_rollups')
-        .values(c)
-        .onConflict((oc) => oc.columns(['series_id', 't']).doNothing())
-        .execute();
-    }
-  }
-  await db.updateTable('telemetry_rollup_state').set({ rolled_until: to }).where('id', '=', 1).execute();
-  return Math.round((to - from) / MINUTE);
 }
