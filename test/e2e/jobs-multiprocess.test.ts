@@ -210,7 +210,15 @@ describe('jobs across processes', () => {
     );
     expect(run.owner).toBe('second');
     expect(run.started_at).toBeGreaterThanOrEqual(job!.runAt);
-    expect((await database.db.selectFrom('jobs').select('state').where('id', '=', job!.id).executeTakeFirstOrThrow()).state).toBe('done');
+    // The handler's result commits before the runner marks the job done: wait for that second commit.
+    await pollUntil(
+      async () =>
+        (await database!.db.selectFrom('jobs').select('state').where('id', '=', job!.id).executeTakeFirstOrThrow()).state === 'done'
+          ? true
+          : undefined,
+      10_000,
+      'the job to be marked done',
+    );
     await stopWorker(second);
     expect(await db.selectFrom('jobs_test_results').selectAll().execute()).toHaveLength(1);
   });
