@@ -82,7 +82,14 @@ export function alertGroupSubscriber(core: Core, paging: Paging): Subscriber {
   };
 }
 
-function toChange(c: NonNullable<NotifyData['changes']>[number]): ChangeSummary {
+/** A change from alerting's "what changed" as notifications show it. */
+export function toChange(c: {
+  at: number;
+  type: string;
+  service?: string | null;
+  subject?: string | null;
+  actor?: string | null;
+}): ChangeSummary {
   return {
     at: c.at,
     type: c.type,

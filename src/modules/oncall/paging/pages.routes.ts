@@ -8,6 +8,8 @@ import type { CatalogApi } from '../../catalog/index.js';
 import type { SchedulesApi } from '../contracts.js';
 import { ESCALATION_POLICY_KIND, type EscalationPolicySpec } from '../escalation/policy.schema.js';
 import { resolveStep } from '../escalation/targets.js';
+import { parseTime } from '../schedules/schedules.routes.js';
+import { toChange } from './alert-groups.js';
 import type { ActionLinks } from './links.js';
 import type { Paging } from './pages.service.js';
 import type { OncallPagesTable } from './paging.tables.js';
@@ -156,13 +158,7 @@ export function pageRoutes(
             summary: body.summary,
             urgency: body.urgency,
             severity: body.severity,
-            changes: changes.map((c) => ({
-              at: c.at,
-              type: c.type,
-              service: c.service ?? undefined,
-              subject: c.subject ?? undefined,
-              summary: `${c.type}${c.subject ? ` ${c.subject}` : ''}${c.actor ? ` by ${c.actor}` : ''}`,
-            })),
+            changes: changes.map(toChange),
             by: request.actor.name,
           });
           if (!r)
@@ -317,9 +313,9 @@ export function pageRoutes(
       schema: { querystring: Type.Object({ service: Type.String({ minLength: 1, maxLength: 63 }), at: Type.Optional(Type.String()) }) },
       async handler(request) {
         const q = request.query as { service: string; at?: string };
-        const at = q.at === undefined ? core.clock.now() : /^\d+$/.test(q.at) ? Number(q.at) : Date.parse(q.at);
-        if (Number.isNaN(at))
-          throw validationFailed('invalid at', [{ pointer: '/at', message: `"${q.at}" is not an ISO-8601 time or epoch ms` }]);
+        const issues: FieldIssue[] = [];
+        const at = parseTime(q.at, '/at', issues, core.clock.now());
+        if (issues.length) throw validationFailed('invalid at', issues);
         const service = await deps.catalog.getService(q.service);
         if (!service)
           throw validationFailed('unknown service', [{ pointer: '/service', message: `Service '${q.service}' does not exist` }]);
